@@ -1,0 +1,18 @@
+# Two commands: `make demo` and `make test`. Both build their own virtual environments (outside the clone).
+SHELL := /bin/bash
+LINES ?= 0.4 0.6
+DEMO_LINE ?= $(shell python3 -c 'import sys; print("0.6" if sys.version_info >= (3, 12) else "0.4")' 2>/dev/null || echo 0.4)
+
+.PHONY: demo test lint compat constraints fixtures
+
+demo:
+	bash scripts/demo.sh $(DEMO_LINE)
+
+test:
+	bash scripts/test.sh $(LINES)
+
+lint:
+	bash scripts/test.sh --lint-only
+
+fixtures:
+	bash scripts/make_v21_fixtures.sh

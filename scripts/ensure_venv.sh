@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Prints the path of a ready virtual environment for one LeRobot line ("0.4" or "0.6"), building it first if
+# needed. Environments live OUTSIDE the clone (LEROBOT_LOCAL_VENV_ROOT, default ~/.cache/lerobot-local/venvs),
+# keyed by the hash of the line's constraint file, and are rebuilt only when that file changes.
+# Every call (re)installs this checkout in editable mode, so a fresh clone always tests its own code.
+set -euo pipefail
+line="${1:?usage: ensure_venv.sh 0.4|0.6}"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+constraints="$repo/constraints/lerobot-$line.txt"
+[ -f "$constraints" ] || { echo "error: no constraint file $constraints" >&2; exit 2; }
+log() { echo "[ensure_venv $line] $*" >&2; }
+
+find_python() {  # $1 = X.Y ; prints an interpreter of exactly that minor version or nothing
+  local want="$1" cand
+  for cand in "python$want" "$(pyenv root 2>/dev/null)/versions/$want"*/bin/"python$want"; do
+    if command -v "$cand" >/dev/null 2>&1 && \
+       [ "$("$cand" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$want" ]; then
+      command -v "$cand"; return 0
+    fi
+  done
+  if command -v pyenv >/dev/null 2>&1; then
+    local v; v="$(pyenv versions --bare 2>/dev/null | grep -E "^$want\.[0-9]+$" | tail -n 1 || true)"
+    if [ -n "$v" ]; then echo "$(pyenv root)/versions/$v/bin/python$want"; return 0; fi
+  fi
+  return 1
+}
+
+case "$line" in
+  0.4) want_py="${LEROBOT_LOCAL_PY04:-3.11}" ;;
+  0.6) want_py="${LEROBOT_LOCAL_PY06:-3.12}" ;;
+  *) echo "error: unknown LeRobot line '$line' (use 0.4 or 0.6)" >&2; exit 2 ;;
+esac
+python="$(find_python "$want_py" || true)"
+if [ -z "$python" ]; then
+  echo "ERROR: Python $want_py is required to test the LeRobot $line line and was not found" \
+       "(looked for python$want_py on PATH and under pyenv). Install it, e.g. 'pyenv install $want_py'." >&2
+  exit 3
+fi
+
+key="$( (cat "$constraints"; "$python" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)"
+root="${LEROBOT_LOCAL_VENV_ROOT:-$HOME/.cache/lerobot-local/venvs}"
+venv="$root/lerobot-$line-$key"
+if [ ! -f "$venv/.complete" ]; then
+  log "building $venv with $python (first run only; LeRobot and torch are large)"
+  rm -rf "$venv"
+  mkdir -p "$root"
+  "$python" -m venv "$venv"
+  "$venv/bin/python" -m pip install -q --upgrade pip >&2
+  "$venv/bin/python" -m pip install -q -c "$constraints" hatchling editables >&2
+  "$venv/bin/python" -m pip install -q -c "$constraints" --no-build-isolation -e "$repo[test]" >&2
+  touch "$venv/.complete"
+  # drop environments built from older constraint files of this line (disk is finite)
+  for old in "$root"/lerobot-"$line"-*; do [ "$old" = "$venv" ] || rm -rf "$old"; done
+fi
+"$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$repo" >&2
+echo "$venv"

@@ -1,0 +1,120 @@
+"""How lerobot-local comes alive inside LeRobot's own ``lerobot-train`` (no flag, no wrapper, no fork).
+
+``_boot`` (run from a ``.pth`` file at start-up) calls :func:`on_parser_imported` when LeRobot imports
+``lerobot.configs.parser``. We replace ``parser.wrap`` by a wrapper that, for the ``train`` function of
+LeRobot's training script only, (1) prepares argv (our config section, renamed fields), (2) after LeRobot
+parsed the config, runs the before-train checks (main process; others wait for the verdict), and (3) wraps
+the checkpoint function in the script's namespace so after-checkpoint actions run. Everything else LeRobot
+decorates with ``parser.wrap`` is left untouched. ``LEROBOT_LOCAL_DISABLE=1`` turns it all off (loudly).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from lerobot_local import compat
+
+logger = logging.getLogger("lerobot_local")
+DISABLE_ENV = "LEROBOT_LOCAL_DISABLE"
+
+
+def disabled() -> bool:
+    return os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def _looks_like_training() -> bool:
+    argv0 = Path(sys.argv[0]).name if sys.argv else ""
+    return argv0 in ("lerobot-train", "lerobot_train.py") or argv0.startswith("lerobot-train")
+
+
+def on_parser_imported(parser_module: Any) -> None:
+    """Patch ``parser.wrap`` of the freshly imported LeRobot parser module."""
+    original = getattr(parser_module, "wrap", None)
+    if original is None:
+        if disabled() or not _looks_like_training():
+            return
+        raise compat.missing("lerobot.configs.parser.wrap")
+    if getattr(original, "__lerobot_local__", False):
+        return
+    parser_module.wrap = _make_wrap(original)
+
+
+def _make_wrap(original_wrap: Any) -> Any:
+    @functools.wraps(original_wrap)
+    def wrap(*args: Any, **kwargs: Any) -> Any:
+        outer = original_wrap(*args, **kwargs)
+
+        def decorator(fn: Any) -> Any:
+            if compat.is_train_entry(fn):
+                return _guard_train(fn, outer)
+            if compat.is_eval_entry(fn):
+                return _guard_eval(fn, outer)
+            return outer(fn)
+
+        return decorator
+
+    wrap.__lerobot_local__ = True
+    return wrap
+
+
+def _guard_eval(eval_fn: Any, outer: Any) -> Any:
+    parsed = outer(eval_fn)
+
+    @functools.wraps(eval_fn)
+    def entry(*args: Any, **kwargs: Any) -> Any:
+        if disabled():
+            logger.warning("lerobot-local is disabled (%s=1): offline mode is NOT forced", DISABLE_ENV)
+        else:
+            compat.force_offline()
+            logger.info("lerobot-local: Hugging Face Hub access is off for this evaluation (HF_HUB_OFFLINE=1)")
+        return parsed(*args, **kwargs)
+
+    return entry
+
+
+def _guard_train(train_fn: Any, outer: Any) -> Any:
+    """Wrap LeRobot's ``train``: prepare argv, check the parsed config, hook checkpoints, then train."""
+    from lerobot_local.config_file import prepare_argv
+
+    state: dict[str, Any] = {}
+
+    def checked_train(cfg, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        from lerobot_local.runner import install_checkpoint_hook, run_before_train
+
+        settings = state["settings"]
+        run_before_train(cfg, settings)
+        install_checkpoint_hook(train_fn.__globals__, cfg, settings)
+        return train_fn(cfg, *args, **kwargs)
+
+    # LeRobot's wrap() reads the config class from the first parameter's annotation.
+    checked_train.__annotations__ = {"cfg": compat.first_param_annotation(train_fn)}
+    checked_train.__name__ = train_fn.__name__
+    parsed = outer(checked_train)
+    plain = outer(train_fn)
+
+    @functools.wraps(train_fn)
+    def entry(*args: Any, **kwargs: Any) -> Any:
+        if disabled():
+            logger.warning("lerobot-local is disabled (%s=1): the safety checks are OFF for this run "
+                           "(no Hub-push or offline protection, no checkpoint manifests)", DISABLE_ENV)
+            return plain(*args, **kwargs)
+        compat.require_supported_lerobot()
+        compat.force_offline()
+        prepared = prepare_argv(sys.argv[1:])
+        for line in prepared.translations:
+            logger.info("lerobot-local: %s", line)
+        state["settings"] = prepared.settings
+        saved_argv = sys.argv
+        sys.argv = [saved_argv[0], *prepared.argv]
+        try:
+            return parsed(*args, **kwargs)
+        finally:
+            sys.argv = saved_argv
+
+    entry.__lerobot_local__ = True
+    return entry

@@ -1,0 +1,60 @@
+"""Checks: the output dir would not clobber an earlier run; the disk has room for the checkpoints kept."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from lerobot_local import compat
+from lerobot_local.hookspecs import hookimpl
+from lerobot_local.results import CheckResult
+from lerobot_local.settings import LocalSettings
+
+GB = 1024**3
+
+
+def check_output_dir(config: Any) -> CheckResult:
+    out = getattr(config, "output_dir", None)
+    if out is None:
+        return CheckResult("output_dir", "ok", "LeRobot will create a new timestamped output directory")
+    out = Path(out)
+    if getattr(config, "resume", False):
+        return CheckResult("output_dir", "ok", f"resuming in {out}")
+    if out.exists() and any(out.iterdir()):
+        return CheckResult("output_dir", "error", f"output_dir {out} already holds a run; it would be clobbered",
+                           "choose a new --output_dir, or resume it with --resume=true --config_path="
+                           f"{out}/checkpoints/last/pretrained_model/train_config.json")
+    return CheckResult("output_dir", "ok", f"{out} is new")
+
+
+def _model_bytes(config: Any) -> int | None:
+    path = compat.policy_path(config)
+    if path and Path(path).is_dir():
+        return sum(p.stat().st_size for p in Path(path).glob("*.safetensors")) or None
+    return None
+
+
+def check_disk(config: Any, settings: LocalSettings) -> CheckResult:
+    out = Path(getattr(config, "output_dir", None) or "outputs")
+    probe = out.absolute()
+    while not probe.exists():
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    steps, freq = getattr(config, "steps", 0), max(getattr(config, "save_freq", 1), 1)
+    saved = max(1, steps // freq + (1 if steps % freq else 0)) if getattr(config, "save_checkpoint", True) else 0
+    keep = min(saved, settings.keep_last_n) if settings.keep_last_n > 0 else saved
+    model = _model_bytes(config)
+    need = settings.min_free_disk_gb * GB + (keep * 3 * model if model else 0)  # weights + 2 Adam moments
+    detail = f"{free / GB:.1f} GB free at {probe}, {keep} checkpoint(s) kept"
+    if model:
+        detail += f" of about {3 * model / GB:.2f} GB each"
+    if free < need:
+        return CheckResult("disk", "error", f"not enough disk: {detail}, need {need / GB:.1f} GB",
+                           "free disk space, use another --output_dir, or set lerobot_local.keep_last_n")
+    return CheckResult("disk", "ok", detail)
+
+
+@hookimpl
+def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
+    return [check_output_dir(config), check_disk(config, settings)]

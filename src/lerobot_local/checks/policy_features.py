@@ -1,0 +1,43 @@
+"""Check: a pretrained policy's cameras and state/action sizes fit the dataset (else: the rename map)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lerobot_local import compat
+from lerobot_local.checks.dataset_info import v30_dataset
+from lerobot_local.hookspecs import hookimpl
+from lerobot_local.results import CheckResult
+from lerobot_local.settings import LocalSettings
+
+NAME = "policy_features"
+
+
+@hookimpl
+def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
+    if not compat.policy_path(config):
+        return []
+    ds = v30_dataset(config)
+    policy, _ = compat.policy_config(config)
+    inputs = getattr(policy, "input_features", None) if policy is not None else None
+    if ds is None or not inputs:
+        return [CheckResult(NAME, "skipped", "pretrained features or dataset not readable")]
+    features = ds.info.get("features", {})
+    data_cams = sorted(k for k, f in features.items() if f.get("dtype") in ("video", "image"))
+    policy_cams = sorted(k for k in inputs if k.startswith("observation.images."))
+    problems = []
+    unmatched = [c for c in data_cams if c not in policy_cams]
+    if unmatched and policy_cams:
+        mapping = dict(zip(unmatched, [c for c in policy_cams if c not in data_cams]))
+        problems.append(CheckResult(NAME, "warning", f"dataset cameras {unmatched} are not among the pretrained "
+                                    f"policy's {policy_cams}",
+                                    f"map them with --rename_map='{json.dumps(mapping)}' (or keep them: fine-tuning "
+                                    "uses the dataset's features)"))
+    for key in ("observation.state", "action"):
+        max_dim = getattr(policy, "max_state_dim" if key != "action" else "max_action_dim", None)
+        shape = features.get(key, {}).get("shape")
+        if shape and max_dim and shape[0] > max_dim:
+            problems.append(CheckResult(NAME, "error", f"dataset '{key}' has {shape[0]} dims, more than the policy's "
+                                        f"{max_dim}", "use a policy with a larger max dim"))
+    return problems or [CheckResult(NAME, "ok", f"dataset cameras {data_cams} fit the pretrained policy")]

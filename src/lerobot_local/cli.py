@@ -1,0 +1,155 @@
+"""``lerobot-local``: ``doctor`` (what is installed and active), ``preflight`` (the before-train checks without
+training, same flags as ``lerobot-train``) and ``preset`` (print a train preset as a config file).
+
+Exit codes: 0 ok, 1 a check failed, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+USAGE = """usage:
+  lerobot-local doctor
+  lerobot-local preflight --config_path=FILE [any lerobot-train flag ...] [--lerobot_local.KEY=VALUE ...]
+  lerobot-local preset NAME --dataset_root=PATH [--repo_id=local/grasp] [--output_dir=DIR] [--out=FILE]
+"""
+
+ACTIVATION_PROBE = """
+import json, sys
+sys.argv = ["lerobot-train"]
+import lerobot.configs.parser as parser
+import lerobot.scripts.lerobot_train as t
+print(json.dumps({"wrap_patched": bool(getattr(parser.wrap, "__lerobot_local__", False)),
+                  "train_guarded": bool(getattr(t.train, "__lerobot_local__", False)),
+                  "checkpoint_hook_point": "update_last_checkpoint" in vars(t)}))
+"""
+
+
+def _activation_status() -> dict[str, object]:
+    """Ask a fresh interpreter whether LeRobot's training script comes up with our hooks."""
+    proc = subprocess.run([sys.executable, "-c", ACTIVATION_PROBE], capture_output=True, text=True,
+                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    if proc.returncode != 0:
+        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def doctor() -> int:
+    from lerobot_local import __version__, compat
+    from lerobot_local.activation import DISABLE_ENV, disabled
+    from lerobot_local.plugins import hook_implementations, plugin_sources
+    from lerobot_local.registries import REGISTRY_ORIGINS, load_registrations
+
+    load_registrations()
+    version = compat.lerobot_version()
+    try:
+        compat.require_supported_lerobot()
+        supported = "supported"
+    except compat.IncompatibleLeRobotError:
+        supported = f"NOT supported (lerobot-local supports {','.join(compat.SUPPORTED_RANGE)})"
+    print(f"lerobot-local {__version__} on Python {sys.version.split()[0]}")
+    print(f"LeRobot {version}: {supported}")
+    status = _activation_status()
+    active = status.get("wrap_patched") and status.get("train_guarded") and status.get("checkpoint_hook_point")
+    state = "ACTIVE" if active else f"NOT active {status}"
+    if disabled():
+        state += f" but switched off by {DISABLE_ENV}=1 (safety checks OFF)"
+    print(f"inside lerobot-train: {state}")
+    print("plugins:")
+    for name, source in plugin_sources():
+        print(f"  {name:<28} {source}")
+    print("hooks:")
+    for hook, impls in hook_implementations().items():
+        print(f"  {hook}: {', '.join(impls) or '-'}")
+    from lerobot_local.convert.registry import ConverterConfig
+    from lerobot_local.presets import TrainPreset
+    from lerobot_local.profiles import DatasetProfile
+
+    for kind, base in (("converters", ConverterConfig), ("profiles", DatasetProfile), ("presets", TrainPreset)):
+        print(f"{kind}:")
+        for name, cls in base.get_known_choices().items():
+            doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+            print(f"  {name:<22} from {REGISTRY_ORIGINS[kind].get(name, '?'):<28} {doc}")
+    return 0 if active or disabled() else 1
+
+
+def preflight(argv: list[str]) -> int:
+    from lerobot_local import compat
+    from lerobot_local.config_file import prepare_argv
+    from lerobot_local.logs import setup_logging
+    from lerobot_local.results import render_table
+    from lerobot_local.runner import collect_results
+
+    setup_logging()
+    compat.force_offline()
+    prepared = prepare_argv(argv)
+    for line in prepared.translations:
+        print(f"lerobot-local: {line}")
+    from lerobot.configs import parser
+
+    outcome: dict[str, list] = {}
+
+    def _preflight(cfg):  # noqa: ANN001, ANN202
+        outcome["results"] = collect_results(cfg, prepared.settings)
+
+    _preflight.__annotations__ = {"cfg": compat.train_config_class()}
+    saved = sys.argv
+    sys.argv = ["lerobot-local preflight", *prepared.argv]
+    try:
+        parser.wrap()(_preflight)()
+    finally:
+        sys.argv = saved
+    results = outcome["results"]
+    print(render_table(results, "lerobot-local preflight"))
+    return 1 if any(r.severity == "error" for r in results) else 0
+
+
+def preset(argv: list[str]) -> int:
+    from lerobot_local.presets import TrainPreset, get_preset
+
+    if not argv or argv[0].startswith("--"):
+        from lerobot_local.registries import load_registrations
+
+        load_registrations()
+        print(USAGE + "presets: " + ", ".join(TrainPreset.get_known_choices()), file=sys.stderr)
+        return 2
+    name, flags = argv[0], dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
+    if "dataset_root" not in flags:
+        print("error: --dataset_root=PATH is required", file=sys.stderr)
+        return 2
+    try:
+        chosen = get_preset(name)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    config = chosen.to_config(flags["dataset_root"], repo_id=flags.get("repo_id", "local/grasp"),
+                              output_dir=flags.get("output_dir"))
+    text = json.dumps(config, indent=2) + "\n"
+    if "out" in flags:
+        Path(flags["out"]).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__.strip() + "\n\n" + USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "doctor":
+        return doctor()
+    if command == "preflight":
+        return preflight(rest)
+    if command == "preset":
+        return preset(rest)
+    print(f"error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

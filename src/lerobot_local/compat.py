@@ -1,0 +1,236 @@
+"""Every place lerobot-local touches LeRobot internals, for every supported LeRobot version.
+
+Nothing outside this module imports ``lerobot.*`` or knows field names LeRobot renamed. When a supported
+hook point is missing, :class:`IncompatibleLeRobotError` names the LeRobot version and what is missing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+SUPPORTED_RANGE = (">=0.4.0", "<0.7")
+SUPPORTED_MIN = (0, 4, 0)
+SUPPORTED_BELOW = (0, 7, 0)
+TRAIN_MODULE = "lerobot.scripts.lerobot_train"
+EVAL_MODULE = "lerobot.scripts.lerobot_eval"
+# Names the train script imports into its module namespace and that we wrap (see activation.py).
+CHECKPOINT_HOOK_NAME = "update_last_checkpoint"
+TRAIN_UTILS_MODULES = ("lerobot.common.train_utils", "lerobot.utils.train_utils")
+# TrainPipelineConfig fields renamed between LeRobot lines: each tuple lists the spellings of one field.
+RENAMED_TRAIN_FIELDS = (("eval_freq", "env_eval_freq"),)
+CHECKPOINTS_DIR = "checkpoints"
+LAST_CHECKPOINT = "last"
+PRETRAINED_DIR = "pretrained_model"
+TRAINING_STATE_DIR = "training_state"
+TRAIN_CONFIG_FILE = "train_config.json"
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+
+class IncompatibleLeRobotError(RuntimeError):
+    """The installed LeRobot lacks something lerobot-local relies on (or is outside the supported range)."""
+
+
+def lerobot_version() -> str:
+    """The installed LeRobot version, or ``"not installed"``."""
+    try:
+        return metadata.version("lerobot")
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    parts = []
+    for piece in version.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def require_supported_lerobot() -> str:
+    """Return the LeRobot version, or raise if it is outside the range the compatibility matrix proved."""
+    version = lerobot_version()
+    if os.environ.get("LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT") == "1":
+        return version
+    vt = _version_tuple(version) if version != "not installed" else ()
+    if not vt or not (SUPPORTED_MIN <= vt < SUPPORTED_BELOW):
+        raise IncompatibleLeRobotError(
+            f"lerobot-local supports LeRobot {','.join(SUPPORTED_RANGE)} but LeRobot {version} is installed; "
+            "install a supported LeRobot (pip install 'lerobot>=0.4,<0.7'), upgrade lerobot-local, or set "
+            "LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT=1 to try anyway (or LEROBOT_LOCAL_DISABLE=1 to run without "
+            "the safety checks)")
+    return version
+
+
+def force_offline() -> None:
+    """Make every Hugging Face library in this process (and its children) refuse network access."""
+    os.environ.update(OFFLINE_ENV)
+    for module_name, attr in (("huggingface_hub.constants", "HF_HUB_OFFLINE"), ("datasets.config", "HF_HUB_OFFLINE"),
+                              ("datasets.config", "HF_DATASETS_OFFLINE")):
+        module = importlib.sys.modules.get(module_name)
+        if module is not None and hasattr(module, attr):
+            setattr(module, attr, True)
+
+
+def missing(what: str) -> IncompatibleLeRobotError:
+    return IncompatibleLeRobotError(
+        f"LeRobot {lerobot_version()} has no {what}, which lerobot-local needs to run its safety checks; "
+        "install a LeRobot version listed in docs/compatibility.md or set LEROBOT_LOCAL_DISABLE=1 to train "
+        "without the checks")
+
+
+# --- datasets -------------------------------------------------------------------------------------------
+
+def load_lerobot_dataset(root: Path, video_backend: str = "pyav") -> Any:
+    """Open the local v3.0 dataset at ``root`` with the installed LeRobot (never the Hub)."""
+    force_offline()
+    root = Path(root)
+    try:
+        module = importlib.import_module("lerobot.datasets.lerobot_dataset")
+        cls = module.LeRobotDataset
+    except (ImportError, AttributeError) as exc:
+        raise missing("lerobot.datasets.lerobot_dataset.LeRobotDataset") from exc
+    return cls(repo_id=f"local/{root.name}", root=root, video_backend=video_backend)
+
+
+# --- training script ------------------------------------------------------------------------------------
+
+def is_train_entry(fn: Any) -> bool:
+    """True when ``fn`` is ``train`` of LeRobot's training script (imported, or run with ``python -m``)."""
+    if getattr(fn, "__name__", None) != "train":
+        return False
+    module = getattr(fn, "__module__", "")
+    if module == TRAIN_MODULE:
+        return True
+    code = getattr(fn, "__code__", None)
+    filename = code.co_filename.replace("\\", "/") if code else ""
+    return module == "__main__" and filename.endswith("lerobot/scripts/lerobot_train.py")
+
+
+def train_config_fields() -> set[str]:
+    """Field names of the installed ``TrainPipelineConfig``."""
+    import dataclasses
+
+    return {f.name for f in dataclasses.fields(train_config_class())}
+
+
+@cache
+def train_config_class() -> type:
+    try:
+        return importlib.import_module("lerobot.configs.train").TrainPipelineConfig
+    except (ImportError, AttributeError) as exc:
+        raise missing("lerobot.configs.train.TrainPipelineConfig") from exc
+
+
+@dataclass(frozen=True)
+class FieldRename:
+    old: str
+    new: str
+
+
+def field_renames(present: set[str]) -> list[FieldRename]:
+    """For each renamed field, the spelling to translate from and to for the installed LeRobot."""
+    renames = []
+    for spellings in RENAMED_TRAIN_FIELDS:
+        known = [s for s in spellings if s in present]
+        if known:
+            renames.extend(FieldRename(s, known[0]) for s in spellings if s != known[0])
+    return renames
+
+
+def parser_reads_path_from_config() -> bool:
+    """True when LeRobot's parser itself takes ``policy.path`` from a config file (0.5+)."""
+    parser = importlib.import_module("lerobot.configs.parser")
+    return hasattr(parser, "extract_path_fields_from_config")
+
+
+def is_eval_entry(fn: Any) -> bool:
+    """True when ``fn`` is ``eval_main`` of LeRobot's evaluation script."""
+    if getattr(fn, "__name__", None) != "eval_main":
+        return False
+    module = getattr(fn, "__module__", "")
+    code = getattr(fn, "__code__", None)
+    filename = code.co_filename.replace("\\", "/") if code else ""
+    return module == EVAL_MODULE or (module == "__main__" and filename.endswith("lerobot/scripts/lerobot_eval.py"))
+
+
+def checkpoint_function(train_globals: dict[str, Any]) -> Any:
+    """The function the train script calls after writing a checkpoint (it points ``last`` at it)."""
+    fn = train_globals.get(CHECKPOINT_HOOK_NAME)
+    if fn is None:
+        raise missing(f"'{CHECKPOINT_HOOK_NAME}' in its training script")
+    return fn
+
+
+def first_param_annotation(fn: Any) -> Any:
+    """The annotation of ``fn``'s first parameter (LeRobot's parser reads the config class from it)."""
+    import inspect
+
+    spec = inspect.getfullargspec(fn)
+    if not spec.args or spec.args[0] not in spec.annotations:
+        raise missing(f"a config annotation on {getattr(fn, '__qualname__', fn)}")
+    return spec.annotations[spec.args[0]]
+
+
+def process_rank() -> tuple[int, int]:
+    """(rank, world size) of this process as set by accelerate/torchrun, before torch.distributed starts."""
+    rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) or 0)
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    return rank, world
+
+
+def push_fields(config: Any) -> list[tuple[str, bool]]:
+    """Every setting of the train config that uploads to the Hub, with its value."""
+    found = []
+    policy = getattr(config, "policy", None)
+    if policy is not None and hasattr(policy, "push_to_hub"):
+        found.append(("policy.push_to_hub", bool(policy.push_to_hub)))
+    if hasattr(config, "save_checkpoint_to_hub"):
+        found.append(("save_checkpoint_to_hub", bool(config.save_checkpoint_to_hub)))
+    return found
+
+
+def policy_path(config: Any) -> str | None:
+    """The ``policy.path`` given to this run (command line, or config file on LeRobot 0.5+)."""
+    parser = importlib.import_module("lerobot.configs.parser")
+    return parser.get_path_arg("policy")
+
+
+def policy_cli_overrides() -> list[str]:
+    parser = importlib.import_module("lerobot.configs.parser")
+    overrides = list(parser.get_cli_overrides("policy") or [])
+    if hasattr(parser, "get_yaml_overrides"):
+        overrides = list(parser.get_yaml_overrides("policy") or []) + overrides
+    return overrides
+
+
+def policy_config(config: Any) -> tuple[Any | None, str | None]:
+    """(the policy config this run will use, or None; why it could not be read)."""
+    path = policy_path(config)
+    if not path:
+        return getattr(config, "policy", None), None
+    force_offline()
+    try:
+        from lerobot.configs.policies import PreTrainedConfig
+
+        return PreTrainedConfig.from_pretrained(path, cli_overrides=policy_cli_overrides()), None
+    except Exception as exc:  # noqa: BLE001 - reported by the caller as a check result
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def local_model_present(name_or_path: str) -> bool:
+    """True when a model id or folder can be loaded without the network (local folder or HF cache)."""
+    if Path(name_or_path).expanduser().is_dir():
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(name_or_path, "config.json")
+        return isinstance(found, str)
+    except Exception:  # noqa: BLE001 - an invalid repo id is simply not present
+        return False

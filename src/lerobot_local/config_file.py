@@ -1,0 +1,133 @@
+"""Prepare ``lerobot-train``'s command line before LeRobot parses it.
+
+* takes our ``lerobot_local`` section out of the config file and our ``--lerobot_local.*`` flags out of argv
+  (LeRobot's draccus parser rejects keys it does not know);
+* translates fields LeRobot renamed (``eval_freq`` <-> ``env_eval_freq``) to the installed spelling;
+* on versions that only accept ``policy.path`` on the command line, moves it (and the other policy fields
+  of the file, as overrides) to the command line;
+* on ``--resume=true``, restores the settings saved with the checkpoint.
+The user's file is never modified: a translated copy goes to a private temporary directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lerobot_local import compat
+from lerobot_local.settings import FLAG_PREFIX, SECTION, LocalSettings, load_checkpoint_settings, parse_settings
+
+logger = logging.getLogger("lerobot_local")
+
+
+@dataclass
+class PreparedArgs:
+    argv: list[str]
+    settings: LocalSettings
+    translations: list[str] = field(default_factory=list)
+    config_path: Path | None = None
+
+
+def _arg_value(argv: list[str], name: str) -> tuple[int, str] | None:
+    """Position and value of ``--name=value`` or ``--name value`` in argv."""
+    for i, arg in enumerate(argv):
+        if arg.startswith(f"--{name}="):
+            return i, arg.split("=", 1)[1]
+        if arg == f"--{name}" and i + 1 < len(argv):
+            return i, argv[i + 1]
+    return None
+
+
+def _replace_arg(argv: list[str], name: str, value: str) -> list[str]:
+    found = _arg_value(argv, name)
+    if found is None:
+        return [*argv, f"--{name}={value}"]
+    i, _ = found
+    width = 1 if argv[i].startswith(f"--{name}=") else 2
+    return [*argv[:i], f"--{name}={value}", *argv[i + width:]]
+
+
+def _cli_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, separators=(",", ":"))
+    return "null" if value is None else str(value)
+
+
+def _flatten(prefix: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
+    out = []
+    for key, value in data.items():
+        name = f"{prefix}.{key}"
+        if isinstance(value, dict) and value:
+            out.extend(_flatten(name, value))
+        else:
+            out.append((name, value))
+    return out
+
+
+def _load_config(path: Path) -> dict[str, Any] | None:
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return json.loads(path.read_text())
+    if suffix in (".yaml", ".yml"):
+        import yaml
+
+        return yaml.safe_load(path.read_text())
+    return None
+
+
+def _is_true(value: str | None) -> bool:
+    return value is not None and value.lower() in ("1", "true", "yes")
+
+
+def prepare_argv(argv: list[str]) -> PreparedArgs:
+    """Return the argv LeRobot should parse, our settings, and a line per translation made."""
+    ours = [a for a in argv if a.startswith(FLAG_PREFIX)]
+    rest = [a for a in argv if not a.startswith(FLAG_PREFIX)]
+    translations: list[str] = []
+    found = _arg_value(rest, "config_path")
+    config_path = Path(found[1]) if found else None
+    data = _load_config(config_path) if config_path and config_path.is_file() else None
+    section: dict[str, Any] | None = None
+
+    resume = _arg_value(rest, "resume")
+    if config_path and _is_true(resume[1] if resume else None):
+        section = load_checkpoint_settings(config_path.parent.parent)
+        if section is not None:
+            translations.append(f"restored {SECTION} settings from {config_path.parent.parent}")
+
+    if isinstance(data, dict):
+        changed = False
+        if SECTION in data:
+            section = {**(section or {}), **data.pop(SECTION)} if section else data.pop(SECTION)
+            changed = True
+        present = compat.train_config_fields()
+        for rename in compat.field_renames(present):
+            if rename.old in data:
+                data[rename.new] = data.pop(rename.old)
+                translations.append(f"renamed '{rename.old}' to '{rename.new}' for LeRobot {compat.lerobot_version()}")
+                changed = True
+        policy = data.get("policy")
+        if isinstance(policy, dict) and "path" in policy and not compat.parser_reads_path_from_config():
+            path = policy.pop("path")
+            data.pop("policy")
+            if _arg_value(rest, "policy.path") is None:
+                rest.append(f"--policy.path={path}")
+            for name, value in _flatten("policy", {k: v for k, v in policy.items() if k != "type"}):
+                if _arg_value(rest, name) is None:
+                    rest.append(f"--{name}={_cli_value(value)}")
+            translations.append(f"moved policy.path={path} and {len(policy)} policy field(s) from the config file to "
+                                f"the command line (LeRobot {compat.lerobot_version()} reads policy.path only there)")
+            changed = True
+        if changed:
+            tmpdir = Path(tempfile.mkdtemp(prefix="lerobot-local-config-"))
+            translated = tmpdir / (config_path.stem + ".json")
+            translated.write_text(json.dumps(data, indent=2))
+            rest = _replace_arg(rest, "config_path", str(translated))
+    settings = parse_settings(section, ours)
+    return PreparedArgs(argv=rest, settings=settings, translations=translations, config_path=config_path)

@@ -1,0 +1,1 @@
+"""The v2.x -> v3.0 dataset converters."""

@@ -1,0 +1,172 @@
+"""``lerobot-convert-local``: convert a LeRobot v2.1/v2.0 dataset folder to v3.0, locally and verified.
+
+Exit codes: 0 converted (or dry run passed), 1 the dataset cannot be converted as it is, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import draccus
+
+from lerobot_local.convert.errors import ConversionError
+from lerobot_local.convert.run import ConvertJob, UsageError
+from lerobot_local.convert.writer import WriteOptions
+from lerobot_local.logs import setup_logging
+
+logger = logging.getLogger("lerobot_local.convert")
+VERIFY_MODES = ("quick", "full", "none")
+
+
+@dataclass
+class ConvertCLIConfig:
+    # The v2.1 (or v2.0) dataset folder, the one holding meta/info.json. Only read, never written.
+    input: Path | None = None
+    # The folder to create with the v3.0 dataset (written to a hidden sibling first, then renamed).
+    output: Path | None = None
+    # Replace a non-empty --output (the old one is removed only after the new one is verified).
+    overwrite: bool = False
+    # Read and check the source, print the plan, write nothing.
+    dry_run: bool = False
+    # quick: metadata + first/last frame of up to 20 episodes through LeRobot; full: every frame; none.
+    verify: str = "quick"
+    # Converter name from the registry; 'auto' picks by the source's codebase_version.
+    converter: str = "auto"
+    # Per-episode stats: 'source' (v2.1 episodes_stats.jsonl) or 'recompute' from the data.
+    stats: str = "source"
+    # Target size of each data parquet file (MB), as LeRobot's data_files_size_in_mb.
+    data_file_size_mb: float = 100.0
+    # Target size of each mp4 file (MB), as LeRobot's video_files_size_in_mb.
+    video_file_size_mb: float = 200.0
+    # Write a machine-readable report (episodes, frames, files, bytes, time, renumbering, checks) here.
+    report_json: Path | None = None
+    # Show progress bars.
+    progress: bool = True
+
+
+def _help_text() -> str:
+    from lerobot_local.convert.registry import known_converters
+    from lerobot_local.registries import REGISTRY_ORIGINS
+
+    lines = [__doc__.strip(), "",
+             "usage: lerobot-convert-local --input=SRC --output=DST [--overwrite=false] [--dry_run=false]",
+             "       [--verify=quick|full|none] [--converter=auto|NAME] [--stats=source|recompute]",
+             "       [--data_file_size_mb=100] [--video_file_size_mb=200] [--report_json=PATH]", "",
+             "Dashes or underscores both work (--dry-run = --dry_run). Converters registered:"]
+    for name, cls in known_converters().items():
+        origin = REGISTRY_ORIGINS["converters"].get(name, "?")
+        lines.append(f"  {name:<12} {', '.join(cls.source_versions):<10} {cls.description} [{origin}]")
+    return "\n".join(lines)
+
+
+def _normalise(argv: list[str]) -> list[str]:
+    """Accept --dry-run as well as --dry_run (LeRobot's flags use underscores)."""
+    out = []
+    for arg in argv:
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            arg = "--" + name.replace("-", "_") + eq + value
+        out.append(arg)
+    return out
+
+
+def parse_args(argv: list[str]) -> ConvertCLIConfig:
+    try:
+        cfg = draccus.parse(ConvertCLIConfig, args=_normalise(argv))
+    except SystemExit as exc:
+        raise UsageError("invalid arguments; run 'lerobot-convert-local --help'") from exc
+    if cfg.input is None or cfg.output is None:
+        raise UsageError("both --input=SRC and --output=DST are required; run 'lerobot-convert-local --help'")
+    if cfg.verify not in VERIFY_MODES:
+        raise UsageError(f"--verify={cfg.verify} is not one of {', '.join(VERIFY_MODES)}")
+    if cfg.stats not in ("source", "recompute"):
+        raise UsageError(f"--stats={cfg.stats} is not 'source' or 'recompute'")
+    if cfg.data_file_size_mb <= 0 or cfg.video_file_size_mb <= 0:
+        raise UsageError("--data_file_size_mb and --video_file_size_mb must be positive")
+    return cfg
+
+
+def pick_converter(cfg: ConvertCLIConfig):  # noqa: ANN201
+    """The converter instance to use: the one named, or the one registered for the source's version."""
+    from lerobot_local.convert.registry import converter_for_version, known_converters
+    from lerobot_local.convert.source import detect_version
+
+    version = detect_version(Path(cfg.input))
+    if cfg.converter == "auto":
+        found = converter_for_version(version)
+        if found is None:
+            if version == "v3.0":
+                raise ConversionError(Path(cfg.input) / "meta" / "info.json", "already describes a v3.0 dataset",
+                                      "no conversion is needed: point dataset.root at this folder")
+            raise ConversionError(Path(cfg.input) / "meta" / "info.json",
+                                  f"has codebase_version={version!r}, which no registered converter reads",
+                                  "install a plugin that converts it, or convert it to v2.1 first")
+        return found[0], found[1]()
+    converters = known_converters()
+    if cfg.converter not in converters:
+        raise UsageError(f"--converter={cfg.converter} is not registered; known: {', '.join(converters)}")
+    cls = converters[cfg.converter]
+    if version not in cls.source_versions:
+        raise ConversionError(Path(cfg.input) / "meta" / "info.json",
+                              f"is {version}, which converter {cfg.converter!r} does not read "
+                              f"({', '.join(cls.source_versions)})", "use --converter=auto")
+    return cfg.converter, cls()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point; returns the exit code."""
+    from lerobot_local import compat
+
+    argv = sys.argv[1:] if argv is None else argv
+    compat.force_offline()
+    setup_logging()
+    if "--help" in argv or "-h" in argv:
+        print(_help_text())
+        return 0
+    started = time.perf_counter()
+    try:
+        cfg = parse_args(argv)
+        name, converter = pick_converter(cfg)
+        job = ConvertJob(input=cfg.input, output=cfg.output, overwrite=cfg.overwrite, dry_run=cfg.dry_run,
+                         verify=cfg.verify,
+                         write=WriteOptions(data_file_size_mb=cfg.data_file_size_mb,
+                                            video_file_size_mb=cfg.video_file_size_mb,
+                                            recompute_stats=cfg.stats == "recompute", progress=cfg.progress))
+        logger.info("converting %s with %s", cfg.input, name)
+        report = converter.convert(job)
+    except UsageError as exc:
+        logger.error("%s", exc)
+        return 2
+    except ConversionError as exc:
+        logger.error("conversion failed, nothing was written: %s", exc)
+        return 1
+    if cfg.report_json:
+        Path(cfg.report_json).write_text(report.to_json())
+    _print_summary(report, time.perf_counter() - started)
+    return 0
+
+
+def _print_summary(report, seconds: float) -> None:  # noqa: ANN001
+    verb = "would convert" if report.dry_run else "converted"
+    lines = [f"{verb} {report.source} ({report.source_version}) -> {report.output} (v3.0) with {report.converter}",
+             f"  episodes {report.episodes}, frames {report.frames}, tasks {report.tasks}, "
+             f"cameras {len(report.cameras)}",
+             f"  files written {len(report.files_written)}, bytes {report.bytes_written:,}, time {seconds:.2f} s"]
+    if report.renumbered_episodes:
+        lines.append(f"  episodes renumbered to 0..{report.episodes - 1}: {len(report.renumbered_episodes)} changed "
+                     "(see --report_json)")
+    if report.renumbered_tasks:
+        lines.append(f"  task indices renumbered: {report.renumbered_tasks}")
+    if report.extra_files:
+        lines.append(f"  extra files copied: {', '.join(f'{k} -> {v}' for k, v in report.extra_files.items())}")
+    lines.extend(f"  ok: {check}" for check in report.checks_passed)
+    lines.extend(f"  note: {note}" for note in report.notes)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,22 @@
+"""The LeRobot v3.0 on-disk layout (paths and defaults), as LeRobot 0.4.x - 0.6.x write and read it."""
+
+from __future__ import annotations
+
+V30 = "v3.0"
+CHUNK_FILE = "chunk-{chunk_index:03d}/file-{file_index:03d}"
+DATA_PATH = "data/" + CHUNK_FILE + ".parquet"
+VIDEO_PATH = "videos/{video_key}/" + CHUNK_FILE + ".mp4"
+EPISODES_PATH = "meta/episodes/" + CHUNK_FILE + ".parquet"
+TASKS_PATH = "meta/tasks.parquet"
+STATS_PATH = "meta/stats.json"
+INFO_PATH = "meta/info.json"
+FILES_PER_CHUNK = 1000
+DEFAULT_DATA_FILE_SIZE_MB = 100
+DEFAULT_VIDEO_FILE_SIZE_MB = 200
+
+
+def next_chunk_file(chunk_index: int, file_index: int, files_per_chunk: int = FILES_PER_CHUNK) -> tuple[int, int]:
+    """The (chunk, file) pair after the given one: files fill a chunk, then a new chunk starts."""
+    if file_index + 1 >= files_per_chunk:
+        return chunk_index + 1, 0
+    return chunk_index, file_index + 1

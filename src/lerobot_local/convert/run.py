@@ -1,0 +1,176 @@
+"""One conversion, end to end: read source -> plan -> write to a temporary sibling -> verify -> rename.
+
+The source is only ever read. The destination appears in one atomic rename after verification; a run killed
+at any moment leaves at most the temporary sibling, which the next run removes before starting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lerobot_local.convert.errors import ConversionError
+from lerobot_local.convert.source import SourceDataset, read_source
+from lerobot_local.convert.writer import WriteOptions, plan_tasks, write_dataset
+
+logger = logging.getLogger(__name__)
+TMP_SUFFIX = ".lerobot-local-tmp"
+OLD_SUFFIX = ".lerobot-local-old"
+
+
+class UsageError(Exception):
+    """The command line asks for something impossible (exit code 2)."""
+
+
+@dataclass
+class ConvertJob:
+    input: Path
+    output: Path
+    overwrite: bool = False
+    dry_run: bool = False
+    verify: str = "quick"
+    write: WriteOptions = field(default_factory=WriteOptions)
+
+
+@dataclass
+class ConversionReport:
+    source: str
+    output: str
+    source_version: str
+    converter: str
+    dry_run: bool
+    episodes: int = 0
+    frames: int = 0
+    tasks: int = 0
+    cameras: list[str] = field(default_factory=list)
+    files_written: list[str] = field(default_factory=list)
+    bytes_written: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+    renumbered_episodes: dict[int, int] = field(default_factory=dict)
+    renumbered_tasks: dict[int, int] = field(default_factory=dict)
+    extra_files: dict[str, str] = field(default_factory=dict)
+    verification: dict[str, Any] = field(default_factory=dict)
+    checks_passed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        for key in ("renumbered_episodes", "renumbered_tasks"):
+            data[key] = {str(k): v for k, v in data[key].items()}
+        return json.dumps(data, indent=2)
+
+
+def sibling(path: Path, suffix: str) -> Path:
+    """A hidden sibling of ``path`` (same directory, so renames are atomic)."""
+    return path.parent / f".{path.name}{suffix}"
+
+
+def check_paths(job: ConvertJob) -> tuple[Path, Path]:
+    """Resolve input and output and refuse combinations that could touch the source or lose data."""
+    src = job.input.expanduser().resolve()
+    dst = job.output.expanduser().absolute()
+    dst = dst.parent.resolve() / dst.name
+    if not src.is_dir():
+        raise UsageError(f"--input={job.input}: no such directory; pass the v2.x dataset folder (it holds meta/)")
+    if dst == src or src in dst.parents or dst in src.parents:
+        raise UsageError(f"--output={job.output} overlaps --input={job.input}; choose an output folder outside "
+                         "the source (the converter never writes into its input)")
+    if dst.exists() and not dst.is_dir():
+        raise UsageError(f"--output={job.output} exists and is not a directory; choose another --output")
+    if dst.is_dir() and any(dst.iterdir()) and not job.overwrite:
+        raise UsageError(f"--output={job.output} exists and is not empty; choose another --output or pass "
+                         "--overwrite=true to replace it")
+    return src, dst
+
+
+def _clean_stale(dst: Path) -> None:
+    for stale in (sibling(dst, TMP_SUFFIX), sibling(dst, OLD_SUFFIX)):
+        if stale.exists():
+            logger.info("removing %s left by an interrupted run", stale)
+            shutil.rmtree(stale)
+
+
+def _publish(tmp: Path, dst: Path) -> None:
+    """Move the verified ``tmp`` to ``dst`` (replacing an existing ``dst`` only after the new one is ready)."""
+    if dst.exists():
+        old = sibling(dst, OLD_SUFFIX)
+        os.replace(dst, old)
+        os.replace(tmp, dst)
+        shutil.rmtree(old)
+    else:
+        os.replace(tmp, dst)
+    _fsync_dir(dst.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _summary(src: SourceDataset, report: ConversionReport) -> None:
+    report.episodes = len(src.episodes)
+    report.frames = src.total_frames
+    report.tasks = len(src.tasks)
+    report.cameras = src.video_keys + src.image_keys
+
+
+def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
+    """Convert ``job.input`` into ``job.output`` (see module docstring); raise ConversionError on bad input."""
+    started = time.perf_counter()
+    src_root, dst = check_paths(job)
+    src = read_source(src_root)
+    report = ConversionReport(source=str(src_root), output=str(dst), source_version=src.version,
+                              converter=converter_name, dry_run=job.dry_run)
+    _summary(src, report)
+    report.checks_passed.append("metadata of the source is complete and consistent")
+    if job.dry_run:
+        from lerobot_local.convert.video import probe
+
+        for ep in src.episodes:
+            for key in src.video_keys:
+                info = probe(src.video_file(key, ep.index), src.fps)
+                if info.frames != ep.length:
+                    raise ConversionError(info.path, f"holds {info.frames} frames but episode {ep.index} has "
+                                          f"length {ep.length}", "restore the matching video")
+        report.checks_passed.append("every episode's video stream has the right frame count and rate")
+        report.extra_files = {str(p.relative_to(src_root)): "(would be copied)" for p in src.extra_files}
+        report.seconds["total"] = round(time.perf_counter() - started, 3)
+        return report
+
+    _clean_stale(dst)
+    tmp = sibling(dst, TMP_SUFFIX)
+    tmp.mkdir(parents=True)
+    try:
+        written = write_dataset(src, tmp, job.write)
+        report.seconds["convert"] = round(time.perf_counter() - started, 3)
+        report.files_written = written.files_written
+        report.bytes_written = written.bytes_written
+        report.renumbered_episodes = written.renumbered_episodes
+        report.renumbered_tasks = written.renumbered_tasks
+        report.extra_files = written.extra_files
+        report.notes.extend(written.notes)
+        report.checks_passed.append("every episode's rows and video frame counts match meta/episodes.jsonl")
+        if job.verify != "none":
+            from lerobot_local.convert.verify import verify_conversion
+
+            verify_started = time.perf_counter()
+            result = verify_conversion(src, tmp, job.verify, written.renumbered_episodes, plan_tasks(src),
+                                       progress=job.write.progress)
+            report.seconds["verify"] = round(time.perf_counter() - verify_started, 3)
+            report.verification = asdict(result)
+            report.checks_passed.extend(result.checks)
+        _publish(tmp, dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    report.seconds["total"] = round(time.perf_counter() - started, 3)
+    return report

@@ -1,0 +1,378 @@
+"""Write a v3.0 dataset from a v2.x source, one episode in memory at a time.
+
+Data: episode parquet files are streamed batch by batch (pyarrow) into size-capped data files, with
+``episode_index``, ``index`` and ``task_index`` renumbered to the contiguous ranges LeRobot v3.0 requires.
+Videos: packets are copied (no re-encoding) into size-capped files per camera (:mod:`.video`).
+Metadata: tasks, episodes (with per-episode stats), aggregated stats and info.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from tqdm import tqdm
+
+from lerobot_local.convert import layout, stats
+from lerobot_local.convert.errors import ConversionError
+from lerobot_local.convert.source import INDEX_COLUMNS, SourceDataset
+from lerobot_local.convert.video import StreamInfo, VideoConcatenator, probe
+
+logger = logging.getLogger(__name__)
+RENUMBERED_COLUMNS = ("episode_index", "index", "task_index")
+
+
+@dataclass
+class WriteOptions:
+    data_file_size_mb: float = layout.DEFAULT_DATA_FILE_SIZE_MB
+    video_file_size_mb: float = layout.DEFAULT_VIDEO_FILE_SIZE_MB
+    recompute_stats: bool = False
+    progress: bool = True
+
+
+@dataclass
+class WriteResult:
+    episodes: int = 0
+    frames: int = 0
+    files_written: list[str] = field(default_factory=list)
+    bytes_written: int = 0
+    renumbered_episodes: dict[int, int] = field(default_factory=dict)
+    renumbered_tasks: dict[int, int] = field(default_factory=dict)
+    extra_files: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class _Bar:
+    """A tqdm bar that can be switched off."""
+
+    def __init__(self, enabled: bool, **kwargs: Any) -> None:
+        self._bar = tqdm(**kwargs) if enabled else None
+
+    def update(self, n: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def plan_tasks(src: SourceDataset) -> dict[int, int]:
+    """Map source task indices to 0..T-1 in source order (LeRobot looks tasks up by position)."""
+    return {old: new for new, old in enumerate(sorted(src.tasks))}
+
+
+def write_dataset(src: SourceDataset, out: Path, opts: WriteOptions) -> WriteResult:
+    """Write the v3.0 conversion of ``src`` into the empty directory ``out``."""
+    result = WriteResult()
+    task_map = plan_tasks(src)
+    result.renumbered_tasks = {o: n for o, n in task_map.items() if o != n}
+    new_index = {ep.index: i for i, ep in enumerate(src.episodes)}
+    result.renumbered_episodes = {o: n for o, n in new_index.items() if o != n}
+    rows: list[dict[str, Any]] = [{"episode_index": new_index[ep.index], "length": ep.length}
+                                  for ep in src.episodes]
+
+    numeric_stats = _write_data(src, out, opts, task_map, rows)
+    for key in src.video_keys:
+        _write_videos(src, out, opts, key, rows)
+    episode_stats = _episode_stats(src, opts, numeric_stats, result)
+    _write_meta(src, out, opts, task_map, rows, episode_stats)
+    result.extra_files = _copy_extra_files(src, out)
+    result.episodes = len(rows)
+    result.frames = sum(r["length"] for r in rows)
+    for path in sorted(p for p in out.rglob("*") if p.is_file()):
+        result.files_written.append(str(path.relative_to(out)))
+        result.bytes_written += path.stat().st_size
+    return result
+
+
+def _open_parquet(path: Path) -> pq.ParquetFile:
+    if not path.is_file():
+        raise ConversionError(path, "is missing", "restore the episode's parquet file from your backup")
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise ConversionError(path, f"is not a readable parquet file ({exc})",
+                              "restore the file from your backup (it may be truncated)") from exc
+
+
+def _write_data(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dict[int, int],
+                rows: list[dict[str, Any]]) -> list[dict[str, dict[str, np.ndarray]]]:
+    """Stream every episode into size-capped data files; return per-episode numeric stats."""
+    numeric_keys = [k for k, f in src.features.items() if f["dtype"] not in ("video", "image", "string")]
+    required = [k for k, f in src.features.items() if f["dtype"] != "video"]
+    task_lookup = np.full(max(task_map, default=0) + 1, -1, dtype=np.int64)
+    for old, new in task_map.items():
+        task_lookup[old] = new
+    chunk, file_idx, file_bytes, writer, schema = 0, 0, 0, None, None
+    limit = opts.data_file_size_mb * 1024 * 1024
+    frames_done = 0
+    all_stats = []
+    bar = _Bar(opts.progress, total=len(src.episodes), desc="data", unit="ep")
+    try:
+        for ep, row in zip(src.episodes, rows):
+            path = src.data_file(ep.index)
+            pfile = _open_parquet(path)
+            names = pfile.schema_arrow.names
+            missing = [c for c in required if c not in names]
+            if missing:
+                raise ConversionError(path, f"lacks the column(s) {', '.join(missing)} declared in meta/info.json",
+                                      "restore the file, or remove those features from meta/info.json")
+            if pfile.metadata.num_rows != ep.length:
+                raise ConversionError(path, f"has {pfile.metadata.num_rows} rows but meta/episodes.jsonl says "
+                                      f"episode {ep.index} has length {ep.length}",
+                                      "correct 'length' in meta/episodes.jsonl or restore the parquet file")
+            size = path.stat().st_size
+            if writer is not None and file_bytes > 0 and file_bytes + size > limit:
+                writer.close()
+                writer, file_bytes = None, 0
+                chunk, file_idx = layout.next_chunk_file(chunk, file_idx)
+            if writer is None:
+                target = out / layout.DATA_PATH.format(chunk_index=chunk, file_index=file_idx)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                schema = schema or _output_schema(pfile.schema_arrow, required)
+                writer = pq.ParquetWriter(target, schema)
+            row.update({"data/chunk_index": chunk, "data/file_index": file_idx,
+                        "dataset_from_index": frames_done, "dataset_to_index": frames_done + ep.length})
+            collected: dict[str, list[np.ndarray]] = {k: [] for k in numeric_keys}
+            task_order: list[int] = []
+            offset = frames_done
+            try:
+                for batch in pfile.iter_batches(batch_size=65536):
+                    table = pa.Table.from_batches([batch])
+                    table = _renumber(table, path, ep.index, row["episode_index"], offset, task_lookup)
+                    offset += table.num_rows
+                    for t in pc.unique(table["task_index"]).to_pylist():
+                        if t not in task_order:
+                            task_order.append(t)
+                    for k in numeric_keys:
+                        collected[k].append(_to_numpy(table[k]))
+                    writer.write_table(_conform(table, schema, path))
+            except (pa.ArrowInvalid, OSError) as exc:
+                raise ConversionError(path, f"cannot be read to the end ({exc})",
+                                      "restore the file from your backup (it may be truncated)") from exc
+            inverse = {new: old for old, new in task_map.items()}
+            row["tasks"] = [src.tasks[inverse[t]] for t in task_order]
+            all_stats.append({k: stats.numeric_stats(np.concatenate(v)) for k, v in collected.items() if v})
+            frames_done += ep.length
+            file_bytes += size
+            bar.update()
+    finally:
+        if writer is not None:
+            writer.close()
+        bar.close()
+    return all_stats
+
+
+def _to_numpy(column: pa.ChunkedArray) -> np.ndarray:
+    """A numeric column as ``(rows,)`` or, for list columns, ``(rows, width)``."""
+    array = column.combine_chunks()
+    if pa.types.is_list(array.type) or pa.types.is_fixed_size_list(array.type) or pa.types.is_large_list(
+            array.type):
+        flat = array.flatten().to_numpy(zero_copy_only=False)
+        return flat.reshape(len(array), -1) if len(array) else flat.reshape(0, 0)
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _output_schema(source: pa.Schema, required: list[str]) -> pa.Schema:
+    """The first episode's schema, columns in feature order, keeping LeRobot's schema metadata."""
+    fields = [source.field(name) for name in required]
+    return pa.schema(fields, metadata=source.metadata)
+
+
+def _conform(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
+    try:
+        return table.select(schema.names).cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as exc:
+        raise ConversionError(path, f"has column types that differ from the first episode ({exc})",
+                              "re-export this episode with the dataset's feature types") from exc
+
+
+def _renumber(table: pa.Table, path: Path, old_ep: int, new_ep: int, offset: int,
+              task_lookup: np.ndarray) -> pa.Table:
+    """Check the episode's index columns and renumber them into the output's contiguous ranges."""
+    episode = table["episode_index"].to_numpy(zero_copy_only=False)
+    if episode.size and (episode != old_ep).any():
+        bad = int(episode[episode != old_ep][0])
+        raise ConversionError(path, f"holds rows of episode {bad} although it is the file of episode {old_ep}",
+                              "restore the file; each v2.x episode file holds exactly one episode")
+    tasks = table["task_index"].to_numpy(zero_copy_only=False).astype(np.int64)
+    unknown = (tasks < 0) | (tasks >= task_lookup.size)
+    if not unknown.any():
+        unknown = task_lookup[tasks] < 0
+    if unknown.any():
+        bad = int(tasks[unknown][0])
+        raise ConversionError(path, f"uses task_index {bad}, which meta/tasks.jsonl does not define",
+                              "add the task to meta/tasks.jsonl or fix the task_index column")
+    replacements = {
+        "episode_index": pa.array(np.full(table.num_rows, new_ep, dtype=np.int64)),
+        "index": pa.array(np.arange(offset, offset + table.num_rows, dtype=np.int64)),
+        "task_index": pa.array(task_lookup[tasks]),
+    }
+    for name, values in replacements.items():
+        position = table.schema.get_field_index(name)
+        values = values.cast(table.schema.field(name).type)
+        table = table.set_column(position, table.schema.field(name), values)
+    return table
+
+
+def _write_videos(src: SourceDataset, out: Path, opts: WriteOptions, key: str,
+                  rows: list[dict[str, Any]]) -> None:
+    """Concatenate one camera's episode files into size-capped mp4 files; fill the episode rows."""
+    chunk, file_idx, file_bytes, concat, template = 0, 0, 0, None, None
+    limit = opts.video_file_size_mb * 1024 * 1024
+    bar = _Bar(opts.progress, total=len(src.episodes), desc=f"video {key}", unit="ep")
+    try:
+        for ep, row in zip(src.episodes, rows):
+            path = src.video_file(key, ep.index)
+            info: StreamInfo = probe(path, src.fps)
+            if info.frames != ep.length:
+                raise ConversionError(path, f"holds {info.frames} frames but episode {ep.index} has {ep.length} "
+                                      "rows in its parquet file and in meta/episodes.jsonl",
+                                      "restore the matching video, or re-record the episode")
+            template = template or info
+            size = path.stat().st_size
+            if concat is not None and file_bytes > 0 and file_bytes + size > limit:
+                concat.close()
+                concat, file_bytes = None, 0
+                chunk, file_idx = layout.next_chunk_file(chunk, file_idx)
+            if concat is None:
+                target = out / layout.VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file_idx)
+                concat = VideoConcatenator(target, template)
+            span = concat.append(info)
+            row.update({f"videos/{key}/chunk_index": chunk, f"videos/{key}/file_index": file_idx,
+                        f"videos/{key}/from_timestamp": span.from_timestamp,
+                        f"videos/{key}/to_timestamp": span.to_timestamp})
+            file_bytes += size
+            bar.update()
+    finally:
+        if concat is not None:
+            concat.close()
+        bar.close()
+
+
+def _decode_frames(path: Path, indices: list[int]) -> np.ndarray:
+    """Decode the given frame indices of an mp4 as uint8 (n, 3, h, w)."""
+    wanted = set(indices)
+    frames: dict[int, np.ndarray] = {}
+    with av.open(str(path)) as container:
+        for i, frame in enumerate(container.decode(video=0)):
+            if i in wanted:
+                frames[i] = frame.to_ndarray(format="rgb24").transpose(2, 0, 1)
+            if len(frames) == len(wanted):
+                break
+    return np.stack([frames[i] for i in indices])
+
+
+def _decode_images(src: SourceDataset, ep_index: int, key: str, indices: list[int]) -> np.ndarray:
+    """Decode the given frames of an image feature stored in the episode's parquet file."""
+    import io
+
+    from PIL import Image
+
+    column = pq.read_table(src.data_file(ep_index), columns=[key])[key].to_pylist()
+    images = []
+    for i in indices:
+        cell = column[i]
+        data = cell.get("bytes") if isinstance(cell, dict) else None
+        if not data and isinstance(cell, dict) and cell.get("path"):
+            data = (src.root / cell["path"]).read_bytes()
+        with Image.open(io.BytesIO(data)) as img:
+            images.append(np.asarray(img.convert("RGB")).transpose(2, 0, 1))
+    return np.stack(images)
+
+
+def _episode_stats(src: SourceDataset, opts: WriteOptions, numeric: list[dict[str, Any]],
+                   result: WriteResult) -> list[dict[str, dict[str, Any]]]:
+    """Per-episode stats: the source's (v2.1) or computed (v2.0, or when asked), index columns recomputed."""
+    recompute = opts.recompute_stats or src.version == "v2.0"
+    visual = src.video_keys + src.image_keys
+    out = []
+    bar = _Bar(opts.progress and recompute and bool(visual), total=len(src.episodes), desc="stats", unit="ep")
+    for ep, num in zip(src.episodes, numeric):
+        if recompute:
+            ep_stats: dict[str, Any] = dict(num)
+            indices = stats.sample_indices(ep.length)
+            for key in src.video_keys:
+                frames = _decode_frames(src.video_file(key, ep.index), indices)
+                ep_stats[key] = stats.image_stats(np.stack([stats.downsample(f) for f in frames]))
+            for key in src.image_keys:
+                frames = _decode_images(src, ep.index, key, indices)
+                ep_stats[key] = stats.image_stats(np.stack([stats.downsample(f) for f in frames]))
+            bar.update()
+        else:
+            ep_stats = dict(ep.stats or {})
+            for key in RENUMBERED_COLUMNS:
+                if key in num:
+                    ep_stats[key] = num[key]
+        out.append(ep_stats)
+    bar.close()
+    if recompute:
+        result.notes.append("per-episode statistics computed from the data (source has none or --stats=recompute)")
+    return out
+
+
+def _write_meta(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dict[int, int],
+                rows: list[dict[str, Any]], episode_stats: list[dict[str, Any]]) -> None:
+    import pandas as pd
+
+    meta = out / "meta"
+    meta.mkdir(parents=True, exist_ok=True)
+    tasks = pd.DataFrame({"task_index": [task_map[i] for i in sorted(src.tasks)]},
+                         index=pd.Index([src.tasks[i] for i in sorted(src.tasks)], name="task"))
+    tasks.to_parquet(out / layout.TASKS_PATH)
+
+    jsonable = [stats.to_jsonable(s) for s in episode_stats]
+    records = []
+    for row, ep_stats in zip(rows, jsonable):
+        record = {"episode_index": row["episode_index"], "tasks": row["tasks"], "length": row["length"]}
+        record.update({k: v for k, v in row.items() if k not in record})
+        for key, values in ep_stats.items():
+            for stat, value in values.items():
+                record[f"stats/{key}/{stat}"] = value
+        record["meta/episodes/chunk_index"] = 0
+        record["meta/episodes/file_index"] = 0
+        records.append(record)
+    episodes_path = out / layout.EPISODES_PATH.format(chunk_index=0, file_index=0)
+    episodes_path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pylist(records), episodes_path)
+
+    aggregated = stats.to_jsonable(stats.aggregate(episode_stats))
+    (out / layout.STATS_PATH).write_text(json.dumps(aggregated, indent=4))
+
+    info = json.loads(json.dumps(src.info))
+    info["codebase_version"] = layout.V30
+    for obsolete in ("total_chunks", "total_videos"):
+        info.pop(obsolete, None)
+    info.update({"total_episodes": len(rows), "total_frames": sum(r["length"] for r in rows),
+                 "total_tasks": len(src.tasks), "chunks_size": layout.FILES_PER_CHUNK,
+                 "data_files_size_in_mb": opts.data_file_size_mb, "video_files_size_in_mb": opts.video_file_size_mb,
+                 "data_path": layout.DATA_PATH, "video_path": layout.VIDEO_PATH if src.video_keys else None,
+                 "fps": src.fps, "splits": {"train": f"0:{len(rows)}"}})
+    for feature in info["features"].values():
+        if feature["dtype"] != "video":
+            feature["fps"] = src.fps
+    (out / layout.INFO_PATH).write_text(json.dumps(info, indent=4))
+
+
+def _copy_extra_files(src: SourceDataset, out: Path) -> dict[str, str]:
+    """Copy files the converter does not read (README, notes, ...); return ``{source: destination}``."""
+    copied = {}
+    for path in src.extra_files:
+        rel = path.relative_to(src.root)
+        target = out / rel
+        if target.exists() or rel.parts[0] in ("data", "videos", "meta"):
+            target = out / "extra" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+        copied[str(rel)] = str(target.relative_to(out))
+    return copied

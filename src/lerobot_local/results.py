@@ -1,0 +1,41 @@
+"""The one result type every check returns, and the table that renders a list of them."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+Severity = Literal["ok", "warning", "error", "skipped"]
+SEVERITY_ORDER = {"ok": 0, "skipped": 0, "warning": 1, "error": 2}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one check: ``name`` is stable (used to override severities), ``fix`` says what to do."""
+
+    name: str
+    severity: Severity
+    message: str
+    fix: str = ""
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def worst(results: list[CheckResult]) -> Severity:
+    """Return the most severe severity among ``results`` (``ok`` for none)."""
+    return max((r.severity for r in results), key=SEVERITY_ORDER.__getitem__, default="ok")
+
+
+def render_table(results: list[CheckResult], title: str = "lerobot-local checks") -> str:
+    """Render results as a plain-text table, one row per check, fixes indented below failing rows."""
+    width = max([len(r.name) for r in results] + [5])
+    lines = [f"{title}", f"  {'check':<{width}}  {'status':<7}  message"]
+    lines.append("  " + "-" * (width + 2 + 7 + 2 + 40))
+    for r in results:
+        lines.append(f"  {r.name:<{width}}  {r.severity.upper():<7}  {r.message}")
+        if r.fix and r.severity in ("warning", "error"):
+            lines.append(f"  {'':<{width}}  {'':<7}  fix: {r.fix}")
+    counts = {s: sum(r.severity == s for r in results) for s in ("ok", "warning", "error", "skipped")}
+    lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    return "\n".join(lines)

@@ -1,0 +1,64 @@
+"""lerobot-local's own settings: the ``lerobot_local`` section of the train config file.
+
+Override them on the command line like LeRobot flags (``--lerobot_local.keep_last_n=3``). They are saved with
+every checkpoint (``lerobot_local.json``) and restored on ``--resume=true``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import draccus
+
+SECTION = "lerobot_local"
+FLAG_PREFIX = f"--{SECTION}."
+CHECKPOINT_SETTINGS_FILE = "lerobot_local.json"
+SEVERITY_CHOICES = ("error", "warning", "off")
+
+
+@dataclass
+class LocalSettings:
+    # Dataset profile the dataset must match (see `lerobot-local doctor`); empty for none.
+    profile: str = ""
+    # Allow policy.push_to_hub / save_checkpoint_to_hub (uploads to the Hugging Face Hub).
+    allow_hub_push: bool = False
+    # Allow wandb in online mode (sends metrics to wandb.ai).
+    allow_online_wandb: bool = False
+    # Keep only the newest N checkpoints (0 keeps all); never deletes the one `last` points to.
+    keep_last_n: int = 0
+    # Per-check severity overrides: {"check name": "error" | "warning" | "off"}.
+    severity: dict[str, str] = field(default_factory=dict)
+    # Open every video file and compare its stream with the episodes (slower on big datasets).
+    deep_video_check: bool = True
+    # Free disk space (GB) to require beyond the estimated size of the checkpoints to keep.
+    min_free_disk_gb: float = 1.0
+    # Write and verify a sha256 manifest beside every checkpoint.
+    manifests: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_settings(section: dict[str, Any] | None, flags: list[str]) -> LocalSettings:
+    """Build settings from a config-file section and ``--lerobot_local.*`` flags (flags win)."""
+    args = ["--" + flag[len(FLAG_PREFIX):] for flag in flags]
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(section or {}, handle)
+    try:
+        settings = draccus.parse(LocalSettings, config_path=handle.name, args=args)
+    finally:
+        Path(handle.name).unlink(missing_ok=True)
+    bad = {k: v for k, v in settings.severity.items() if v not in SEVERITY_CHOICES}
+    if bad:
+        raise ValueError(f"{SECTION}.severity has invalid values {bad}; use one of {', '.join(SEVERITY_CHOICES)}")
+    return settings
+
+
+def load_checkpoint_settings(checkpoint_dir: Path) -> dict[str, Any] | None:
+    """The settings section saved with a checkpoint, if any."""
+    path = checkpoint_dir / CHECKPOINT_SETTINGS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
