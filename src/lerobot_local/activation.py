@@ -100,9 +100,15 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
     @functools.wraps(train_fn)
     def entry(*args: Any, **kwargs: Any) -> Any:
         if disabled():
+            from lerobot_local.logs import setup_logging
+
+            setup_logging()
             logger.warning("lerobot-local is disabled (%s=1): the safety checks are OFF for this run "
                            "(no Hub-push or offline protection, no checkpoint manifests)", DISABLE_ENV)
             return plain(*args, **kwargs)
+        from lerobot_local.logs import setup_logging
+
+        setup_logging()
         compat.require_supported_lerobot()
         compat.force_offline()
         prepared = prepare_argv(sys.argv[1:])

@@ -33,7 +33,8 @@ def collect_results(config: Any, settings: LocalSettings) -> list[CheckResult]:
 
     load_registrations()
     results: list[CheckResult] = []
-    for batch in get_plugin_manager().hook.lerobot_local_before_train(config=config, settings=settings):
+    # pluggy calls the last registered plugin first; report in registration order instead.
+    for batch in reversed(get_plugin_manager().hook.lerobot_local_before_train(config=config, settings=settings)):
         results.extend(batch or [])
     adjusted = []
     for r in results:

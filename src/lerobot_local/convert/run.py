@@ -19,7 +19,7 @@ from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.source import SourceDataset, read_source
 from lerobot_local.convert.writer import WriteOptions, plan_tasks, write_dataset
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 TMP_SUFFIX = ".lerobot-local-tmp"
 OLD_SUFFIX = ".lerobot-local-old"
 

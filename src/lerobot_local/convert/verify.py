@@ -19,7 +19,7 @@ from tqdm import tqdm
 from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.source import SourceDataset
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 
 
 @dataclass

@@ -27,7 +27,7 @@ from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.source import INDEX_COLUMNS, SourceDataset
 from lerobot_local.convert.video import StreamInfo, VideoConcatenator, probe
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 RENUMBERED_COLUMNS = ("episode_index", "index", "task_index")
 
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The test command (`make test`): for each LeRobot line, build/reuse its venv (scripts/ensure_venv.sh), then
+# run ruff and pytest with the network closed (a network namespace with only loopback) and HF_HUB_OFFLINE=1.
+# Prints the pytest summary of every line at the end; exits non-zero if any line failed or could not run.
+set -uo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+lint_only=0
+lines=()
+for arg in "$@"; do
+  case "$arg" in
+    --lint-only) lint_only=1 ;;
+    *) lines+=("$arg") ;;
+  esac
+done
+[ ${#lines[@]} -gt 0 ] || lines=(0.4 0.6)
+export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_MODE=disabled
+export PYTHONDONTWRITEBYTECODE=1
+
+closed_network() {  # run "$@" with no network but loopback, when this machine allows it
+  if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then
+    unshare -n sh -c 'ip link set lo up 2>/dev/null || true; exec "$@"' sh "$@"
+  else
+    echo "WARNING: cannot create a network namespace (needs root); relying on the in-process socket guard" >&2
+    "$@"
+  fi
+}
+
+declare -A summary
+status=0
+linted=0
+for line in "${lines[@]}"; do
+  echo "=== LeRobot $line line ==="
+  if ! venv="$(bash scripts/ensure_venv.sh "$line")"; then
+    summary[$line]="FAILED: could not build the environment (see above)"
+    status=1
+    continue
+  fi
+  if [ $linted = 0 ]; then
+    "$venv/bin/ruff" check src tests scripts benchmarks && "$venv/bin/ruff" format --check src tests scripts benchmarks \
+      || { echo "ruff failed: run 'ruff check --fix' and 'ruff format'" >&2; status=1; }
+    linted=1
+    [ $lint_only = 1 ] && exit $status
+  fi
+  log="$(mktemp)"
+  closed_network "$venv/bin/python" -m pytest -p no:cacheprovider ${PYTEST_ARGS:-} 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  version="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("lerobot"))')"
+  summary[$line]="LeRobot $version (Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())')): $(grep -E '^=+ .*(passed|failed|error).* =+$' "$log" | tail -n 1 | tr -d '=' | sed 's/^ *//')"
+  rm -f "$log"
+  [ "$rc" = 0 ] || status=1
+done
+echo
+echo "=== test summary ==="
+for line in "${lines[@]}"; do echo "  LeRobot $line line: ${summary[$line]}"; done
+exit $status

@@ -1,0 +1,97 @@
+"""Shared fixtures: the network is closed for every test, real datasets are copied to tmp_path."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+SAMPLE = REPO / "examples" / "sample_grasp_v21"
+BIN = Path(sys.executable).parent
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _is_loopback(address: object) -> bool:
+    if isinstance(address, (str, bytes)):
+        return True  # AF_UNIX path
+    host = address[0] if isinstance(address, tuple) else None
+    if host in ("localhost", None):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any connection attempt to a non-loopback address fails the test."""
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        if not _is_loopback(address):
+            pytest.fail(f"network access attempted: connect({address!r})")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded)
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` (to prove a source was not modified)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def make_read_only(root: Path) -> None:
+    for p in [root, *root.rglob("*")]:
+        mode = p.stat().st_mode
+        p.chmod(mode & ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH))
+
+
+def make_writable(root: Path) -> None:
+    for p in [root, *root.rglob("*")]:
+        p.chmod(p.stat().st_mode | stat.S_IWUSR)
+
+
+@pytest.fixture
+def copy_dataset(tmp_path: Path):  # noqa: ANN201
+    """Copy a bundled dataset (fixture name or 'sample') into tmp_path and return its path."""
+    created: list[Path] = []
+
+    def _copy(name: str, dest: str | None = None) -> Path:
+        src = SAMPLE if name == "sample" else FIXTURES / name
+        target = tmp_path / (dest or name)
+        shutil.copytree(src, target)
+        created.append(target)
+        return target
+
+    yield _copy
+    for path in created:
+        if path.exists():
+            make_writable(path)
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run one of the installed console scripts (or a python -m) as a real subprocess."""
+    command = [str(BIN / args[0]), *args[1:]] if not args[0].startswith("-") else [sys.executable, *args]
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}
+    return subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def lerobot_version() -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version("lerobot")
