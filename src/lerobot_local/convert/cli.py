@@ -81,6 +81,8 @@ def parse_args(argv: list[str]) -> ConvertCLIConfig:
         raise UsageError("invalid arguments; run 'lerobot-convert-local --help'") from exc
     if cfg.input is None or cfg.output is None:
         raise UsageError("both --input=SRC and --output=DST are required; run 'lerobot-convert-local --help'")
+    if not Path(cfg.input).expanduser().is_dir():
+        raise UsageError(f"--input={cfg.input}: no such directory; pass the v2.x dataset folder (it holds meta/)")
     if cfg.verify not in VERIFY_MODES:
         raise UsageError(f"--verify={cfg.verify} is not one of {', '.join(VERIFY_MODES)}")
     if cfg.stats not in ("source", "recompute"):
