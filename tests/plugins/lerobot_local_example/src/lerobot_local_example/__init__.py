@@ -1,0 +1,22 @@
+"""Example third-party plugin: a before-train check driven by an env var, and a checkpoint action."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from lerobot_local.hookspecs import hookimpl
+from lerobot_local.results import CheckResult
+
+
+@hookimpl
+def lerobot_local_before_train(config: Any, settings: Any) -> list[CheckResult]:
+    if os.environ.get("EXAMPLE_PLUGIN_FAIL") == "1":
+        return [CheckResult("example", "error", "the example plugin refuses this run", "unset EXAMPLE_PLUGIN_FAIL")]
+    return [CheckResult("example", "ok", f"example plugin saw batch_size={config.batch_size}")]
+
+
+@hookimpl
+def lerobot_local_after_checkpoint(config: Any, settings: Any, step: int, checkpoint_dir: Path) -> None:
+    (checkpoint_dir.parent / f"example_plugin_saw_{step}.txt").write_text(str(checkpoint_dir))

@@ -1,0 +1,178 @@
+"""The plugin inside the real ``lerobot-train`` (subprocess, CPU, network closed): the check table, a
+failing run per check with no dataset or model built, manifests, pruning, resume, opt-out, third parties."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_cli
+from train_helpers import tiny_act_config, train, write_config
+
+pytestmark = pytest.mark.slow
+BUILT_NOTHING = ("Creating dataset", "Creating policy")
+
+
+@pytest.fixture(scope="module")
+def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("data") / "grasp_v30"
+    proc = run_cli("lerobot-convert-local", f"--input={REPO / 'tests/fixtures/v21_video'}", f"--output={out}",
+                   "--verify=none")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def test_passing_run_shows_the_table_and_writes_verified_manifests(v30_dataset: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run",
+                                                              **{"lerobot_local.keep_last_n": 1}))
+    proc = train(f"--config_path={cfg}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    log = proc.stderr
+    assert "lerobot-local before-train checks" in log
+    for name in ("dataset", "fps", "hub_push", "offline", "wandb", "output_dir", "disk"):
+        assert f"\n  {name} " in log
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["000004", "last"]  # 000002 pruned (keep_last_n=1)
+    assert "removed old checkpoint" in log and log.count("written and verified") == 2
+    manifest = json.loads((checkpoints / "000004" / "lerobot_local_manifest.json").read_text())
+    assert "pretrained_model/model.safetensors" in manifest["files"]
+    assert json.loads((checkpoints / "000004" / "lerobot_local.json").read_text())["keep_last_n"] == 1
+
+    resume = train("--resume=true", f"--config_path={checkpoints / 'last/pretrained_model/train_config.json'}",
+                   "--steps=6")
+    assert resume.returncode == 0, resume.stderr[-3000:]
+    assert "restored lerobot_local settings" in resume.stderr
+    assert "checkpoint" in resume.stderr and "verifies against its manifest" in resume.stderr
+    assert sorted(p.name for p in checkpoints.iterdir()) == ["000006", "last"]
+
+
+def test_python_dash_m_entry_point_is_guarded_too(v30_dataset: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", **{"steps": 2}))
+    proc = subprocess.run([sys.executable, "-m", "lerobot.scripts.lerobot_train", f"--config_path={cfg}"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "lerobot-local before-train checks" in proc.stderr
+    assert (tmp_path / "run/checkpoints/000002/lerobot_local_manifest.json").is_file()
+
+
+FAILING = {
+    "push_to_hub": ({"policy.push_to_hub": True, "policy.repo_id": "me/x"}, "hub_push",
+                    "--policy.push_to_hub=false"),
+    "dataset root missing": ({"dataset.root": "/nonexistent/grasp"}, "dataset", "does not exist"),
+    "wandb online": ({"wandb.enable": True, "wandb.mode": "online"}, "wandb", "--wandb.enable=false"),
+    "unknown profile": ({"lerobot_local.profile": "no_such_profile"}, "profile", "not registered"),
+    "profile mismatch": ({"lerobot_local.profile": "local_grasp", "dataset.root": "IMAGES"}, "profile:local_grasp",
+                         "at least 1"),
+}
+
+
+@pytest.mark.parametrize("case", list(FAILING), ids=list(FAILING))
+def test_failing_check_stops_before_anything_is_built(case: str, v30_dataset: Path, tmp_path: Path) -> None:
+    overrides, check, says = FAILING[case]
+    if overrides.get("dataset.root") == "IMAGES":
+        out = tmp_path / "no_cameras"
+        _convert_without_cameras(out)
+        overrides = {**overrides, "dataset.root": str(out)}
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", **overrides))
+    proc = train(f"--config_path={cfg}")
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    assert f"  {check} " in proc.stderr and "ERROR" in proc.stderr and says in proc.stderr
+    assert not any(marker in proc.stderr for marker in BUILT_NOTHING)
+    assert not (tmp_path / "run").exists()
+
+
+def _convert_without_cameras(out: Path) -> None:
+    """A v3.0 dataset with state and action only (the fixture minus its cameras)."""
+    import shutil
+
+    src = out.parent / "src_no_cameras"
+    shutil.copytree(REPO / "tests/fixtures/v21_video", src)
+    shutil.rmtree(src / "videos")
+    info = json.loads((src / "meta/info.json").read_text())
+    info["features"] = {k: f for k, f in info["features"].items() if f["dtype"] != "video"}
+    info["video_path"] = None
+    (src / "meta/info.json").write_text(json.dumps(info))
+    assert run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none").returncode == 0
+
+
+def test_v21_dataset_root_gets_the_exact_convert_command(tmp_path: Path) -> None:
+    v21 = REPO / "tests/fixtures/v21_video"
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v21, tmp_path / "run"))
+    proc = train(f"--config_path={cfg}")
+    assert proc.returncode == 1
+    assert f"lerobot-convert-local --input={v21} --output={v21}_v30" in proc.stderr
+
+
+def test_existing_output_dir_is_not_clobbered(v30_dataset: Path, tmp_path: Path) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("earlier run")
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run"))
+    proc = train(f"--config_path={cfg}")
+    assert proc.returncode == 1 and "output_dir" in proc.stderr and "--resume=true" in proc.stderr
+    assert (tmp_path / "run" / "notes.txt").read_text() == "earlier run"
+
+
+def test_command_line_overrides_plugin_settings(v30_dataset: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run",
+                                                              **{"policy.push_to_hub": True,
+                                                                 "policy.repo_id": "me/x"}))
+    proc = train(f"--config_path={cfg}", "--lerobot_local.severity={hub_push: warning}", "--steps=2")
+    assert "  hub_push        WARNING" in proc.stderr, proc.stderr[-3000:]
+
+
+def test_flipped_byte_in_checkpoint_refuses_resume(v30_dataset: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
+    assert train(f"--config_path={cfg}").returncode == 0
+    weights = tmp_path / "run/checkpoints/000002/pretrained_model/model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    weights.write_bytes(bytes(data))
+    proc = train("--resume=true", f"--config_path={tmp_path / 'run/checkpoints/last/pretrained_model/train_config.json'}",
+                 "--steps=4")
+    assert proc.returncode == 1
+    assert "model.safetensors was modified after the checkpoint was written" in proc.stderr
+
+
+def test_opt_out_says_the_checks_are_off(v30_dataset: Path, tmp_path: Path) -> None:
+    config = tiny_act_config(v30_dataset, tmp_path / "run", steps=2)
+    config.pop("lerobot_local")
+    from lerobot_local import compat
+
+    renames = compat.field_renames(compat.train_config_fields())
+    for rename in renames:
+        if rename.old in config:
+            config[rename.new] = config.pop(rename.old)
+    cfg = write_config(tmp_path / "cfg.json", config)
+    proc = train(f"--config_path={cfg}", env={"LEROBOT_LOCAL_DISABLE": "1"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "safety checks are OFF" in proc.stderr
+    assert "before-train checks" not in proc.stderr
+    assert not (tmp_path / "run/checkpoints/000002/lerobot_local_manifest.json").exists()
+
+
+@pytest.fixture(scope="module")
+def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example plugin built and installed as a real distribution into its own directory."""
+    target = tmp_path_factory.mktemp("site")
+    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+                           "--target", str(target), str(REPO / "tests/plugins/lerobot_local_example")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return target
+
+
+def test_third_party_plugin_hooks_are_called(v30_dataset: Path, tmp_path: Path, example_plugin: Path) -> None:
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
+    env = {"PYTHONPATH": str(example_plugin)}
+    doctor = run_cli("lerobot-local", "doctor", env=env)
+    assert "example" in doctor.stdout and "lerobot-local-example==0.0.1" in doctor.stdout
+    proc = train(f"--config_path={cfg}", env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "example plugin saw batch_size=2" in proc.stderr
+    assert (tmp_path / "run/checkpoints/example_plugin_saw_2.txt").is_file()
+    failing = train(f"--config_path={cfg}", f"--output_dir={tmp_path / 'run2'}",
+                    env={**env, "EXAMPLE_PLUGIN_FAIL": "1"})
+    assert failing.returncode == 1 and "the example plugin refuses this run" in failing.stderr
