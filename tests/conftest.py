@@ -49,8 +49,11 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def tree_digest(root: Path) -> dict[str, str]:
     """sha256 of every file under ``root`` (to prove a source was not modified)."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def make_read_only(root: Path) -> None:
@@ -65,7 +68,7 @@ def make_writable(root: Path) -> None:
 
 
 @pytest.fixture
-def copy_dataset(tmp_path: Path):  # noqa: ANN201
+def copy_dataset(tmp_path: Path):
     """Copy a bundled dataset (fixture name or 'sample') into tmp_path and return its path."""
     created: list[Path] = []
 
@@ -82,8 +85,9 @@ def copy_dataset(tmp_path: Path):  # noqa: ANN201
             make_writable(path)
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     """Run one of the installed console scripts (or a python -m) as a real subprocess."""
     command = [str(BIN / args[0]), *args[1:]] if not args[0].startswith("-") else [sys.executable, *args]
     full_env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})}

@@ -10,13 +10,16 @@ import av
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+
 from conftest import make_read_only, run_cli, tree_digest
 
 
 def source_frames(src: Path) -> tuple[list[dict], dict[str, list[np.ndarray]]]:
     """All rows of the source (episode order) and every decoded frame of every camera."""
     info = json.loads((src / "meta" / "info.json").read_text())
-    episodes = [json.loads(line) for line in (src / "meta" / "episodes.jsonl").read_text().splitlines() if line]
+    episodes = [
+        json.loads(line) for line in (src / "meta" / "episodes.jsonl").read_text().splitlines() if line
+    ]
     cams = [k for k, f in info["features"].items() if f["dtype"] == "video"]
     rows, frames = [], {k: [] for k in cams}
     for ep in sorted(episodes, key=lambda e: e["episode_index"]):
@@ -29,7 +32,7 @@ def source_frames(src: Path) -> tuple[list[dict], dict[str, list[np.ndarray]]]:
     return rows, frames
 
 
-def to_uint8(value) -> np.ndarray:  # noqa: ANN001
+def to_uint8(value) -> np.ndarray:
     return np.clip(np.round(value.numpy() * 255), 0, 255).astype(np.uint8).transpose(1, 2, 0)
 
 
@@ -39,8 +42,14 @@ def test_converted_dataset_equals_source_frame_by_frame(fixture: str, copy_datas
     before = tree_digest(src)
     make_read_only(src)
     out, report_path = tmp_path / "out", tmp_path / "report.json"
-    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=full",
-                   f"--report_json={report_path}", "--progress=false")
+    proc = run_cli(
+        "lerobot-convert-local",
+        f"--input={src}",
+        f"--output={out}",
+        "--verify=full",
+        f"--report_json={report_path}",
+        "--progress=false",
+    )
     assert proc.returncode == 0, proc.stderr
     assert tree_digest(src) == before
     report = json.loads(report_path.read_text())
@@ -52,8 +61,11 @@ def test_converted_dataset_equals_source_frame_by_frame(fixture: str, copy_datas
     from lerobot_local import compat
 
     dataset = compat.load_lerobot_dataset(out, video_backend="pyav")
-    tasks = {json.loads(line)["task_index"]: json.loads(line)["task"]
-             for line in (src / "meta" / "tasks.jsonl").read_text().splitlines() if line}
+    tasks = {
+        json.loads(line)["task_index"]: json.loads(line)["task"]
+        for line in (src / "meta" / "tasks.jsonl").read_text().splitlines()
+        if line
+    }
     assert len(dataset) == len(rows)
     for i, row in enumerate(rows):
         item = dataset[i]
@@ -78,7 +90,9 @@ def test_v30_layout_matches_lerobot(copy_dataset, tmp_path: Path) -> None:
     """info.json, tasks, episodes metadata and stats are what LeRobot v3.0 expects."""
     src = copy_dataset("v21_video")
     out = tmp_path / "out"
-    assert run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none").returncode == 0
+    assert (
+        run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none").returncode == 0
+    )
     info = json.loads((out / "meta" / "info.json").read_text())
     assert info["codebase_version"] == "v3.0" and "total_chunks" not in info and "total_videos" not in info
     assert info["data_path"] == "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
@@ -98,8 +112,13 @@ def test_gaps_in_episode_indices_are_renumbered_and_reported(copy_dataset, tmp_p
     src = copy_dataset("v21_video")
     _rename_episode(src, old=2, new=7)
     out, report_path = tmp_path / "out", tmp_path / "r.json"
-    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=full",
-                   f"--report_json={report_path}")
+    proc = run_cli(
+        "lerobot-convert-local",
+        f"--input={src}",
+        f"--output={out}",
+        "--verify=full",
+        f"--report_json={report_path}",
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(report_path.read_text())["renumbered_episodes"] == {"7": 2}
     data = pq.read_table(out / "data/chunk-000/file-000.parquet")
@@ -133,8 +152,16 @@ def test_extra_files_are_copied_and_reported(copy_dataset, tmp_path: Path) -> No
     (src / "README.md").write_text("lab notes")
     (src / "meta" / "calibration.json").write_text("{}")
     out, report_path = tmp_path / "out", tmp_path / "r.json"
-    assert run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none",
-                   f"--report_json={report_path}").returncode == 0
+    assert (
+        run_cli(
+            "lerobot-convert-local",
+            f"--input={src}",
+            f"--output={out}",
+            "--verify=none",
+            f"--report_json={report_path}",
+        ).returncode
+        == 0
+    )
     extra = json.loads(report_path.read_text())["extra_files"]
     assert extra == {"README.md": "README.md", "meta/calibration.json": "extra/meta/calibration.json"}
     assert (out / "README.md").read_text() == "lab notes"
@@ -143,8 +170,11 @@ def test_extra_files_are_copied_and_reported(copy_dataset, tmp_path: Path) -> No
 def test_v20_source_gets_stats_computed_like_lerobot(copy_dataset, tmp_path: Path) -> None:
     """A v2.0 dataset (no episodes_stats.jsonl) converts; computed stats agree with LeRobot 0.3.3's."""
     src = copy_dataset("v21_video")
-    reference = {json.loads(x)["episode_index"]: json.loads(x)["stats"]
-                 for x in (src / "meta/episodes_stats.jsonl").read_text().splitlines() if x}
+    reference = {
+        json.loads(x)["episode_index"]: json.loads(x)["stats"]
+        for x in (src / "meta/episodes_stats.jsonl").read_text().splitlines()
+        if x
+    }
     (src / "meta/episodes_stats.jsonl").unlink()
     info = json.loads((src / "meta/info.json").read_text())
     info["codebase_version"] = "v2.0"
@@ -165,7 +195,9 @@ def test_v20_source_gets_stats_computed_like_lerobot(copy_dataset, tmp_path: Pat
 
 def test_dry_run_writes_nothing(copy_dataset, tmp_path: Path) -> None:
     src = copy_dataset("v21_video")
-    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={tmp_path / 'out'}", "--dry-run=true")
+    proc = run_cli(
+        "lerobot-convert-local", f"--input={src}", f"--output={tmp_path / 'out'}", "--dry-run=true"
+    )
     assert proc.returncode == 0, proc.stderr
     assert "would convert" in proc.stdout
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
@@ -179,7 +211,9 @@ def test_existing_output_is_refused_then_replaced_with_overwrite(copy_dataset, t
     proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}")
     assert proc.returncode == 2 and "--overwrite=true" in proc.stderr
     assert (out / "keep.txt").read_text() == "precious"
-    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--overwrite=true", "--verify=none")
+    proc = run_cli(
+        "lerobot-convert-local", f"--input={src}", f"--output={out}", "--overwrite=true", "--verify=none"
+    )
     assert proc.returncode == 0, proc.stderr
     assert not (out / "keep.txt").exists() and (out / "meta/info.json").is_file()
 
@@ -196,8 +230,14 @@ def test_small_file_size_limits_split_data_and_videos(copy_dataset, tmp_path: Pa
     """Tiny size caps force one file per episode; LeRobot still reads every frame identically."""
     src = copy_dataset("v21_video")
     out = tmp_path / "out"
-    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=full",
-                   "--data_file_size_mb=0.001", "--video_file_size_mb=0.001")
+    proc = run_cli(
+        "lerobot-convert-local",
+        f"--input={src}",
+        f"--output={out}",
+        "--verify=full",
+        "--data_file_size_mb=0.001",
+        "--video_file_size_mb=0.001",
+    )
     assert proc.returncode == 0, proc.stderr
     assert len(list((out / "data").rglob("*.parquet"))) == 3
     assert len(list((out / "videos/observation.images.top").rglob("*.mp4"))) == 3

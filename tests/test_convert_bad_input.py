@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from conftest import run_cli, tree_digest
 
 EP1_PARQUET = "data/chunk-000/episode_000001.parquet"
@@ -19,6 +20,7 @@ def _edit_json(rel: str, change: Callable[[dict], None]) -> Callable[[Path], Non
         data = json.loads((root / rel).read_text())
         change(data)
         (root / rel).write_text(json.dumps(data))
+
     return apply
 
 
@@ -27,6 +29,7 @@ def _edit_jsonl(rel: str, change: Callable[[list[dict]], None]) -> Callable[[Pat
         rows = [json.loads(x) for x in (root / rel).read_text().splitlines() if x]
         change(rows)
         (root / rel).write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+
     return apply
 
 
@@ -34,6 +37,7 @@ def _truncate(rel: str, keep: float = 0.5) -> Callable[[Path], None]:
     def apply(root: Path) -> None:
         data = (root / rel).read_bytes()
         (root / rel).write_bytes(data[: int(len(data) * keep)])
+
     return apply
 
 
@@ -58,39 +62,75 @@ CASES = {
     "missing info.json": (_delete("meta/info.json"), "meta/info.json", "does not exist"),
     "invalid info.json": (_write("meta/info.json", b"{not json"), "meta/info.json", "not valid JSON"),
     "info.json not an object": (_write("meta/info.json", b"[1, 2]"), "meta/info.json", "codebase_version"),
-    "already v3.0": (_edit_json("meta/info.json", _set("codebase_version", "v3.0")), "meta/info.json",
-                     "already describes a v3.0 dataset"),
-    "unknown version": (_edit_json("meta/info.json", _set("codebase_version", "v1.6")), "meta/info.json",
-                        "no registered converter"),
+    "already v3.0": (
+        _edit_json("meta/info.json", _set("codebase_version", "v3.0")),
+        "meta/info.json",
+        "already describes a v3.0 dataset",
+    ),
+    "unknown version": (
+        _edit_json("meta/info.json", _set("codebase_version", "v1.6")),
+        "meta/info.json",
+        "no registered converter",
+    ),
     "fps zero": (_edit_json("meta/info.json", _set("fps", 0)), "meta/info.json", "fps=0"),
     "fps string": (_edit_json("meta/info.json", _set("fps", "30")), "meta/info.json", "fps='30'"),
-    "total_episodes wrong": (_edit_json("meta/info.json", _set("total_episodes", 9)), "meta/info.json",
-                             "total_episodes=9"),
-    "data_path escapes": (_edit_json("meta/info.json", _set("data_path", "../../etc/{episode_index}.parquet")),
-                          "meta/info.json", "points outside the dataset"),
-    "data_path absolute": (_edit_json("meta/info.json", _set("data_path", "/etc/{episode_index}.parquet")),
-                           "meta/info.json", "points outside the dataset"),
-    "episodes.jsonl bad line": (_write("meta/episodes.jsonl", b'{"episode_index": 0, "length": 20}\n{oops\n'),
-                                "meta/episodes.jsonl", "line 2 is not valid JSON"),
-    "negative length": (_edit_jsonl("meta/episodes.jsonl", lambda r: r[0].__setitem__("length", -3)),
-                        "meta/episodes.jsonl", "length=-3"),
-    "duplicate episode": (_edit_jsonl("meta/episodes.jsonl", lambda r: r[1].__setitem__("episode_index", 0)),
-                          "meta/episodes.jsonl", "appears twice"),
+    "total_episodes wrong": (
+        _edit_json("meta/info.json", _set("total_episodes", 9)),
+        "meta/info.json",
+        "total_episodes=9",
+    ),
+    "data_path escapes": (
+        _edit_json("meta/info.json", _set("data_path", "../../etc/{episode_index}.parquet")),
+        "meta/info.json",
+        "points outside the dataset",
+    ),
+    "data_path absolute": (
+        _edit_json("meta/info.json", _set("data_path", "/etc/{episode_index}.parquet")),
+        "meta/info.json",
+        "points outside the dataset",
+    ),
+    "episodes.jsonl bad line": (
+        _write("meta/episodes.jsonl", b'{"episode_index": 0, "length": 20}\n{oops\n'),
+        "meta/episodes.jsonl",
+        "line 2 is not valid JSON",
+    ),
+    "negative length": (
+        _edit_jsonl("meta/episodes.jsonl", lambda r: r[0].__setitem__("length", -3)),
+        "meta/episodes.jsonl",
+        "length=-3",
+    ),
+    "duplicate episode": (
+        _edit_jsonl("meta/episodes.jsonl", lambda r: r[1].__setitem__("episode_index", 0)),
+        "meta/episodes.jsonl",
+        "appears twice",
+    ),
     "missing tasks.jsonl": (_delete("meta/tasks.jsonl"), "meta/tasks.jsonl", "does not exist"),
-    "task index nowhere": (_edit_jsonl("meta/tasks.jsonl", lambda r: r.pop()), "episode_000002.parquet",
-                           "does not define"),
-    "missing episode stats": (_edit_jsonl("meta/episodes_stats.jsonl", lambda r: r.pop()),
-                              "meta/episodes_stats.jsonl", "no stats for episode 2"),
+    "task index nowhere": (
+        _edit_jsonl("meta/tasks.jsonl", lambda r: r.pop()),
+        "episode_000002.parquet",
+        "does not define",
+    ),
+    "missing episode stats": (
+        _edit_jsonl("meta/episodes_stats.jsonl", lambda r: r.pop()),
+        "meta/episodes_stats.jsonl",
+        "no stats for episode 2",
+    ),
     "truncated parquet": (_truncate(EP1_PARQUET), EP1_PARQUET, "not a readable parquet file"),
     "missing parquet": (_delete(EP1_PARQUET), EP1_PARQUET, "is missing"),
-    "row count disagrees": (_edit_jsonl("meta/episodes.jsonl", lambda r: r[1].__setitem__("length", 30)),
-                            "meta/info.json", "total_frames"),
+    "row count disagrees": (
+        _edit_jsonl("meta/episodes.jsonl", lambda r: r[1].__setitem__("length", 30)),
+        "meta/info.json",
+        "total_frames",
+    ),
     "missing mp4 (camera missing for one episode)": (_delete(EP1_TOP), EP1_TOP, "is missing"),
     "undecodable mp4": (_write(EP1_TOP, b"\x00" * 512), EP1_TOP, "cannot be read as a video"),
     "truncated mp4": (_truncate(EP1_TOP, 0.3), EP1_TOP, ""),
     "video frame count disagrees": (_copy_other_episode_video, EP1_TOP, "holds 20 frames"),
-    "fps disagrees with video": (_edit_json("meta/info.json", _set("fps", 15)), "observation.images.top",
-                                 "fps"),
+    "fps disagrees with video": (
+        _edit_json("meta/info.json", _set("fps", 15)),
+        "observation.images.top",
+        "fps",
+    ),
 }
 
 

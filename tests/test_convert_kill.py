@@ -18,7 +18,12 @@ def test_kill_9_at_any_moment_then_rerun(copy_dataset, tmp_path: Path) -> None:
     src = copy_dataset("sample")
     before = tree_digest(src)
     reference = tmp_path / "reference"
-    assert run_cli("lerobot-convert-local", f"--input={src}", f"--output={reference}", "--verify=none").returncode == 0
+    assert (
+        run_cli(
+            "lerobot-convert-local", f"--input={src}", f"--output={reference}", "--verify=none"
+        ).returncode
+        == 0
+    )
     expected = tree_digest(reference)
 
     started = time.perf_counter()
@@ -28,9 +33,18 @@ def test_kill_9_at_any_moment_then_rerun(copy_dataset, tmp_path: Path) -> None:
     for trial in range(TRIALS):
         out = tmp_path / f"out{trial}"
         delay = duration * (0.2 + 0.8 * trial / max(TRIALS - 1, 1))
-        proc = subprocess.Popen([str(BIN / "lerobot-convert-local"), f"--input={src}", f"--output={out}",
-                                 "--verify=none", "--progress=false"], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        proc = subprocess.Popen(
+            [
+                str(BIN / "lerobot-convert-local"),
+                f"--input={src}",
+                f"--output={out}",
+                "--verify=none",
+                "--progress=false",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -39,8 +53,9 @@ def test_kill_9_at_any_moment_then_rerun(copy_dataset, tmp_path: Path) -> None:
         assert tree_digest(src) == before
         if out.exists():  # only ever the complete, renamed result
             assert tree_digest(out) == expected
-        rerun = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none",
-                        "--overwrite=true")
+        rerun = run_cli(
+            "lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none", "--overwrite=true"
+        )
         assert rerun.returncode == 0, rerun.stderr
         assert tree_digest(out) == expected
         assert not list(tmp_path.glob(f".out{trial}.lerobot-local-*"))

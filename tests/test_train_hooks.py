@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import REPO, run_cli
 from train_helpers import tiny_act_config, train, write_config
 
@@ -19,15 +20,21 @@ BUILT_NOTHING = ("Creating dataset", "Creating policy")
 @pytest.fixture(scope="module")
 def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("data") / "grasp_v30"
-    proc = run_cli("lerobot-convert-local", f"--input={REPO / 'tests/fixtures/v21_video'}", f"--output={out}",
-                   "--verify=none")
+    proc = run_cli(
+        "lerobot-convert-local",
+        f"--input={REPO / 'tests/fixtures/v21_video'}",
+        f"--output={out}",
+        "--verify=none",
+    )
     assert proc.returncode == 0, proc.stderr
     return out
 
 
 def test_passing_run_shows_the_table_and_writes_verified_manifests(v30_dataset: Path, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run",
-                                                              **{"lerobot_local.keep_last_n": 1}))
+    cfg = write_config(
+        tmp_path / "cfg.json",
+        tiny_act_config(v30_dataset, tmp_path / "run", **{"lerobot_local.keep_last_n": 1}),
+    )
     proc = train(f"--config_path={cfg}")
     assert proc.returncode == 0, proc.stderr[-3000:]
     log = proc.stderr
@@ -35,14 +42,20 @@ def test_passing_run_shows_the_table_and_writes_verified_manifests(v30_dataset: 
     for name in ("dataset", "fps", "hub_push", "offline", "wandb", "output_dir", "disk"):
         assert f"\n  {name} " in log
     checkpoints = tmp_path / "run" / "checkpoints"
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["000004", "last"]  # 000002 pruned (keep_last_n=1)
+    assert sorted(p.name for p in checkpoints.iterdir()) == [
+        "000004",
+        "last",
+    ]  # 000002 pruned (keep_last_n=1)
     assert "removed old checkpoint" in log and log.count("written and verified") == 2
     manifest = json.loads((checkpoints / "000004" / "lerobot_local_manifest.json").read_text())
     assert "pretrained_model/model.safetensors" in manifest["files"]
     assert json.loads((checkpoints / "000004" / "lerobot_local.json").read_text())["keep_last_n"] == 1
 
-    resume = train("--resume=true", f"--config_path={checkpoints / 'last/pretrained_model/train_config.json'}",
-                   "--steps=6")
+    resume = train(
+        "--resume=true",
+        f"--config_path={checkpoints / 'last/pretrained_model/train_config.json'}",
+        "--steps=6",
+    )
     assert resume.returncode == 0, resume.stderr[-3000:]
     assert "restored lerobot_local settings" in resume.stderr
     assert "checkpoint" in resume.stderr and "verifies against its manifest" in resume.stderr
@@ -51,21 +64,31 @@ def test_passing_run_shows_the_table_and_writes_verified_manifests(v30_dataset: 
 
 def test_python_dash_m_entry_point_is_guarded_too(v30_dataset: Path, tmp_path: Path) -> None:
     cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", **{"steps": 2}))
-    proc = subprocess.run([sys.executable, "-m", "lerobot.scripts.lerobot_train", f"--config_path={cfg}"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "lerobot.scripts.lerobot_train", f"--config_path={cfg}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "lerobot-local before-train checks" in proc.stderr
     assert (tmp_path / "run/checkpoints/000002/lerobot_local_manifest.json").is_file()
 
 
 FAILING = {
-    "push_to_hub": ({"policy.push_to_hub": True, "policy.repo_id": "me/x"}, "hub_push",
-                    "--policy.push_to_hub=false"),
+    "push_to_hub": (
+        {"policy.push_to_hub": True, "policy.repo_id": "me/x"},
+        "hub_push",
+        "--policy.push_to_hub=false",
+    ),
     "dataset root missing": ({"dataset.root": "/nonexistent/grasp"}, "dataset", "does not exist"),
     "wandb online": ({"wandb.enable": True, "wandb.mode": "online"}, "wandb", "--wandb.enable=false"),
     "unknown profile": ({"lerobot_local.profile": "no_such_profile"}, "profile", "not registered"),
-    "profile mismatch": ({"lerobot_local.profile": "local_grasp", "dataset.root": "IMAGES"}, "profile:local_grasp",
-                         "at least 1"),
+    "profile mismatch": (
+        {"lerobot_local.profile": "local_grasp", "dataset.root": "IMAGES"},
+        "profile:local_grasp",
+        "at least 1",
+    ),
 }
 
 
@@ -95,7 +118,9 @@ def _convert_without_cameras(out: Path) -> None:
     info["features"] = {k: f for k, f in info["features"].items() if f["dtype"] != "video"}
     info["video_path"] = None
     (src / "meta/info.json").write_text(json.dumps(info))
-    assert run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none").returncode == 0
+    assert (
+        run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none").returncode == 0
+    )
 
 
 def test_v21_dataset_root_gets_the_exact_convert_command(tmp_path: Path) -> None:
@@ -116,9 +141,12 @@ def test_existing_output_dir_is_not_clobbered(v30_dataset: Path, tmp_path: Path)
 
 
 def test_command_line_overrides_plugin_settings(v30_dataset: Path, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run",
-                                                              **{"policy.push_to_hub": True,
-                                                                 "policy.repo_id": "me/x"}))
+    cfg = write_config(
+        tmp_path / "cfg.json",
+        tiny_act_config(
+            v30_dataset, tmp_path / "run", **{"policy.push_to_hub": True, "policy.repo_id": "me/x"}
+        ),
+    )
     proc = train(f"--config_path={cfg}", "--lerobot_local.severity={hub_push: warning}", "--steps=2")
     assert "  hub_push        WARNING" in proc.stderr, proc.stderr[-3000:]
 
@@ -130,8 +158,11 @@ def test_flipped_byte_in_checkpoint_refuses_resume(v30_dataset: Path, tmp_path: 
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0x01
     weights.write_bytes(bytes(data))
-    proc = train("--resume=true", f"--config_path={tmp_path / 'run/checkpoints/last/pretrained_model/train_config.json'}",
-                 "--steps=4")
+    proc = train(
+        "--resume=true",
+        f"--config_path={tmp_path / 'run/checkpoints/last/pretrained_model/train_config.json'}",
+        "--steps=4",
+    )
     assert proc.returncode == 1
     assert "model.safetensors was modified after the checkpoint was written" in proc.stderr
 
@@ -157,9 +188,23 @@ def test_opt_out_says_the_checks_are_off(v30_dataset: Path, tmp_path: Path) -> N
 def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example plugin built and installed as a real distribution into its own directory."""
     target = tmp_path_factory.mktemp("site")
-    proc = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-                           "--target", str(target), str(REPO / "tests/plugins/lerobot_local_example")],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(REPO / "tests/plugins/lerobot_local_example"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return target
 
@@ -173,6 +218,7 @@ def test_third_party_plugin_hooks_are_called(v30_dataset: Path, tmp_path: Path, 
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "example plugin saw batch_size=2" in proc.stderr
     assert (tmp_path / "run/checkpoints/example_plugin_saw_2.txt").is_file()
-    failing = train(f"--config_path={cfg}", f"--output_dir={tmp_path / 'run2'}",
-                    env={**env, "EXAMPLE_PLUGIN_FAIL": "1"})
+    failing = train(
+        f"--config_path={cfg}", f"--output_dir={tmp_path / 'run2'}", env={**env, "EXAMPLE_PLUGIN_FAIL": "1"}
+    )
     assert failing.returncode == 1 and "the example plugin refuses this run" in failing.stderr

@@ -14,11 +14,29 @@ def tiny_act_config(dataset_root: Path, output_dir: Path, **overrides: Any) -> d
     """A 4-step ACT run that needs no download (no pretrained backbone) and runs in seconds on a CPU."""
     config: dict[str, Any] = {
         "dataset": {"repo_id": "local/fixture", "root": str(dataset_root), "video_backend": "pyav"},
-        "policy": {"type": "act", "device": "cpu", "push_to_hub": False, "pretrained_backbone_weights": None,
-                   "dim_model": 32, "n_heads": 2, "dim_feedforward": 64, "n_encoder_layers": 1,
-                   "n_decoder_layers": 1, "chunk_size": 5, "n_action_steps": 5, "use_vae": False},
-        "output_dir": str(output_dir), "job_name": "test", "batch_size": 2, "steps": 4, "save_freq": 2,
-        "log_freq": 1, "num_workers": 0, "eval_freq": 0, "wandb": {"enable": False},
+        "policy": {
+            "type": "act",
+            "device": "cpu",
+            "push_to_hub": False,
+            "pretrained_backbone_weights": None,
+            "dim_model": 32,
+            "n_heads": 2,
+            "dim_feedforward": 64,
+            "n_encoder_layers": 1,
+            "n_decoder_layers": 1,
+            "chunk_size": 5,
+            "n_action_steps": 5,
+            "use_vae": False,
+        },
+        "output_dir": str(output_dir),
+        "job_name": "test",
+        "batch_size": 2,
+        "steps": 4,
+        "save_freq": 2,
+        "log_freq": 1,
+        "num_workers": 0,
+        "eval_freq": 0,
+        "wandb": {"enable": False},
         "lerobot_local": {"keep_last_n": 0},
     }
     for dotted, value in overrides.items():
@@ -35,6 +53,8 @@ def write_config(path: Path, config: dict[str, Any]) -> Path:
     return path
 
 
-def train(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def train(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run the real lerobot-train console script."""
     return run_cli("lerobot-train", *args, cwd=cwd, env=env)

@@ -14,7 +14,7 @@ TRIGGER_MODULE = "lerobot.configs.parser"
 class _LeRobotParserFinder:
     """Meta-path finder that fires once, when ``lerobot.configs.parser`` is first imported."""
 
-    def find_spec(self, fullname, path=None, target=None):  # noqa: ANN001, ANN201 - importlib protocol
+    def find_spec(self, fullname, path=None, target=None):
         if fullname != TRIGGER_MODULE:
             return None
         if self in sys.meta_path:
@@ -30,7 +30,7 @@ class _LeRobotParserFinder:
             return spec
         load = spec.loader.exec_module
 
-        def exec_module(module) -> None:  # noqa: ANN001
+        def exec_module(module) -> None:
             load(module)
             from lerobot_local.activation import on_parser_imported
 

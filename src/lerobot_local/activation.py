@@ -71,7 +71,9 @@ def _guard_eval(eval_fn: Any, outer: Any) -> Any:
             logger.warning("lerobot-local is disabled (%s=1): offline mode is NOT forced", DISABLE_ENV)
         else:
             compat.force_offline()
-            logger.info("lerobot-local: Hugging Face Hub access is off for this evaluation (HF_HUB_OFFLINE=1)")
+            logger.info(
+                "lerobot-local: Hugging Face Hub access is off for this evaluation (HF_HUB_OFFLINE=1)"
+            )
         return parsed(*args, **kwargs)
 
     return entry
@@ -83,7 +85,7 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
 
     state: dict[str, Any] = {}
 
-    def checked_train(cfg, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def checked_train(cfg, *args, **kwargs):
         from lerobot_local.runner import install_checkpoint_hook, run_before_train
 
         settings = state["settings"]
@@ -103,8 +105,11 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
             from lerobot_local.logs import setup_logging
 
             setup_logging()
-            logger.warning("lerobot-local is disabled (%s=1): the safety checks are OFF for this run "
-                           "(no Hub-push or offline protection, no checkpoint manifests)", DISABLE_ENV)
+            logger.warning(
+                "lerobot-local is disabled (%s=1): the safety checks are OFF for this run "
+                "(no Hub-push or offline protection, no checkpoint manifests)",
+                DISABLE_ENV,
+            )
             return plain(*args, **kwargs)
         from lerobot_local.logs import setup_logging
 

@@ -1,5 +1,5 @@
-"""``lerobot-local``: ``doctor`` (what is installed and active), ``preflight`` (the before-train checks without
-training, same flags as ``lerobot-train``) and ``preset`` (print a train preset as a config file).
+"""``lerobot-local``: ``doctor`` (what is installed and active), ``preflight`` (the before-train checks
+without training, same flags as ``lerobot-train``) and ``preset`` (print a train preset as a config file).
 
 Exit codes: 0 ok, 1 a check failed, 2 usage error.
 """
@@ -30,8 +30,13 @@ print(json.dumps({"wrap_patched": bool(getattr(parser.wrap, "__lerobot_local__",
 
 def _activation_status() -> dict[str, object]:
     """Ask a fresh interpreter whether LeRobot's training script comes up with our hooks."""
-    proc = subprocess.run([sys.executable, "-c", ACTIVATION_PROBE], capture_output=True, text=True,
-                          env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", ACTIVATION_PROBE],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+        timeout=300,
+    )
     if proc.returncode != 0:
         return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -53,7 +58,9 @@ def doctor() -> int:
     print(f"lerobot-local {__version__} on Python {sys.version.split()[0]}")
     print(f"LeRobot {version}: {supported}")
     status = _activation_status()
-    active = status.get("wrap_patched") and status.get("train_guarded") and status.get("checkpoint_hook_point")
+    active = (
+        status.get("wrap_patched") and status.get("train_guarded") and status.get("checkpoint_hook_point")
+    )
     state = "ACTIVE" if active else f"NOT active {status}"
     if disabled():
         state += f" but switched off by {DISABLE_ENV}=1 (safety checks OFF)"
@@ -68,7 +75,11 @@ def doctor() -> int:
     from lerobot_local.presets import TrainPreset
     from lerobot_local.profiles import DatasetProfile
 
-    for kind, base in (("converters", ConverterConfig), ("profiles", DatasetProfile), ("presets", TrainPreset)):
+    for kind, base in (
+        ("converters", ConverterConfig),
+        ("profiles", DatasetProfile),
+        ("presets", TrainPreset),
+    ):
         print(f"{kind}:")
         for name, cls in base.get_known_choices().items():
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
@@ -92,7 +103,7 @@ def preflight(argv: list[str]) -> int:
 
     outcome: dict[str, list] = {}
 
-    def _preflight(cfg):  # noqa: ANN001, ANN202
+    def _preflight(cfg):
         outcome["results"] = collect_results(cfg, prepared.settings)
 
     _preflight.__annotations__ = {"cfg": compat.train_config_class()}
@@ -125,8 +136,9 @@ def preset(argv: list[str]) -> int:
     except KeyError as exc:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
-    config = chosen.to_config(flags["dataset_root"], repo_id=flags.get("repo_id", "local/grasp"),
-                              output_dir=flags.get("output_dir"))
+    config = chosen.to_config(
+        flags["dataset_root"], repo_id=flags.get("repo_id", "local/grasp"), output_dir=flags.get("output_dir")
+    )
     text = json.dumps(config, indent=2) + "\n"
     if "out" in flags:
         Path(flags["out"]).write_text(text)

@@ -63,15 +63,19 @@ def require_supported_lerobot() -> str:
             f"lerobot-local supports LeRobot {','.join(SUPPORTED_RANGE)} but LeRobot {version} is installed; "
             "install a supported LeRobot (pip install 'lerobot>=0.4,<0.7'), upgrade lerobot-local, or set "
             "LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT=1 to try anyway (or LEROBOT_LOCAL_DISABLE=1 to run without "
-            "the safety checks)")
+            "the safety checks)"
+        )
     return version
 
 
 def force_offline() -> None:
     """Make every Hugging Face library in this process (and its children) refuse network access."""
     os.environ.update(OFFLINE_ENV)
-    for module_name, attr in (("huggingface_hub.constants", "HF_HUB_OFFLINE"), ("datasets.config", "HF_HUB_OFFLINE"),
-                              ("datasets.config", "HF_DATASETS_OFFLINE")):
+    for module_name, attr in (
+        ("huggingface_hub.constants", "HF_HUB_OFFLINE"),
+        ("datasets.config", "HF_HUB_OFFLINE"),
+        ("datasets.config", "HF_DATASETS_OFFLINE"),
+    ):
         module = importlib.sys.modules.get(module_name)
         if module is not None and hasattr(module, attr):
             setattr(module, attr, True)
@@ -81,10 +85,12 @@ def missing(what: str) -> IncompatibleLeRobotError:
     return IncompatibleLeRobotError(
         f"LeRobot {lerobot_version()} has no {what}, which lerobot-local needs to run its safety checks; "
         "install a LeRobot version listed in docs/compatibility.md or set LEROBOT_LOCAL_DISABLE=1 to train "
-        "without the checks")
+        "without the checks"
+    )
 
 
 # --- datasets -------------------------------------------------------------------------------------------
+
 
 def load_lerobot_dataset(root: Path, video_backend: str = "pyav") -> Any:
     """Open the local v3.0 dataset at ``root`` with the installed LeRobot (never the Hub)."""
@@ -99,6 +105,7 @@ def load_lerobot_dataset(root: Path, video_backend: str = "pyav") -> Any:
 
 
 # --- training script ------------------------------------------------------------------------------------
+
 
 def is_train_entry(fn: Any) -> bool:
     """True when ``fn`` is ``train`` of LeRobot's training script (imported, or run with ``python -m``)."""
@@ -156,7 +163,9 @@ def is_eval_entry(fn: Any) -> bool:
     module = getattr(fn, "__module__", "")
     code = getattr(fn, "__code__", None)
     filename = code.co_filename.replace("\\", "/") if code else ""
-    return module == EVAL_MODULE or (module == "__main__" and filename.endswith("lerobot/scripts/lerobot_eval.py"))
+    return module == EVAL_MODULE or (
+        module == "__main__" and filename.endswith("lerobot/scripts/lerobot_eval.py")
+    )
 
 
 def checkpoint_function(train_globals: dict[str, Any]) -> Any:
@@ -219,7 +228,7 @@ def policy_config(config: Any) -> tuple[Any | None, str | None]:
         from lerobot.configs.policies import PreTrainedConfig
 
         return PreTrainedConfig.from_pretrained(path, cli_overrides=policy_cli_overrides()), None
-    except Exception as exc:  # noqa: BLE001 - reported by the caller as a check result
+    except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
 
 
@@ -232,5 +241,5 @@ def local_model_present(name_or_path: str) -> bool:
 
         found = try_to_load_from_cache(name_or_path, "config.json")
         return isinstance(found, str)
-    except Exception:  # noqa: BLE001 - an invalid repo id is simply not present
+    except Exception:
         return False

@@ -19,7 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
-from lerobot_local.settings import FLAG_PREFIX, SECTION, LocalSettings, load_checkpoint_settings, parse_settings
+from lerobot_local.settings import (
+    FLAG_PREFIX,
+    SECTION,
+    LocalSettings,
+    load_checkpoint_settings,
+    parse_settings,
+)
 
 logger = logging.getLogger("lerobot_local")
 
@@ -48,7 +54,7 @@ def _replace_arg(argv: list[str], name: str, value: str) -> list[str]:
         return [*argv, f"--{name}={value}"]
     i, _ = found
     width = 1 if argv[i].startswith(f"--{name}=") else 2
-    return [*argv[:i], f"--{name}={value}", *argv[i + width:]]
+    return [*argv[:i], f"--{name}={value}", *argv[i + width :]]
 
 
 def _cli_value(value: Any) -> str:
@@ -110,7 +116,9 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
         for rename in compat.field_renames(present):
             if rename.old in data:
                 data[rename.new] = data.pop(rename.old)
-                translations.append(f"renamed '{rename.old}' to '{rename.new}' for LeRobot {compat.lerobot_version()}")
+                translations.append(
+                    f"renamed '{rename.old}' to '{rename.new}' for LeRobot {compat.lerobot_version()}"
+                )
                 changed = True
         policy = data.get("policy")
         if isinstance(policy, dict) and "path" in policy and not compat.parser_reads_path_from_config():
@@ -121,8 +129,10 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
             for name, value in _flatten("policy", {k: v for k, v in policy.items() if k != "type"}):
                 if _arg_value(rest, name) is None:
                     rest.append(f"--{name}={_cli_value(value)}")
-            translations.append(f"moved policy.path={path} and {len(policy)} policy field(s) from the config file to "
-                                f"the command line (LeRobot {compat.lerobot_version()} reads policy.path only there)")
+            translations.append(
+                f"moved policy.path={path} and {len(policy)} policy field(s) from the config file to "
+                f"the command line (LeRobot {compat.lerobot_version()} reads policy.path only there)"
+            )
             changed = True
         if changed:
             tmpdir = Path(tempfile.mkdtemp(prefix="lerobot-local-config-"))

@@ -26,8 +26,10 @@ def _files(checkpoint_dir: Path) -> list[Path]:
 
 def write_manifest(checkpoint_dir: Path) -> Path:
     """Hash every file under ``checkpoint_dir`` and write the manifest atomically inside it."""
-    entries = {str(p.relative_to(checkpoint_dir)): {"size": p.stat().st_size, "sha256": sha256_file(p)}
-               for p in _files(checkpoint_dir)}
+    entries = {
+        str(p.relative_to(checkpoint_dir)): {"size": p.stat().st_size, "sha256": sha256_file(p)}
+        for p in _files(checkpoint_dir)
+    }
     path = checkpoint_dir / MANIFEST_FILE
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"version": 1, "created": time.time(), "files": entries}, indent=1))

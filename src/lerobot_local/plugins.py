@@ -34,7 +34,9 @@ def get_plugin_manager() -> pluggy.PluginManager:
 def plugin_sources() -> list[tuple[str, str]]:
     """Return ``(plugin name, distribution name==version)`` for every registered plugin."""
     pm = get_plugin_manager()
-    sources = {id(plugin): f"{dist.project_name}=={dist.version}" for plugin, dist in pm.list_plugin_distinfo()}
+    sources = {
+        id(plugin): f"{dist.project_name}=={dist.version}" for plugin, dist in pm.list_plugin_distinfo()
+    }
     return sorted((name, sources.get(id(plugin), "?")) for name, plugin in pm.list_name_plugin())
 
 

@@ -39,13 +39,23 @@ class TrainPreset(draccus.ChoiceRegistry):
     def decay_steps(self) -> int:
         return self.scheduler_decay_steps if self.scheduler_decay_steps is not None else self.steps
 
-    def to_config(self, dataset_root: str, repo_id: str = "local/grasp", output_dir: str | None = None,
-                  job_name: str | None = None, profile: str = "local_grasp") -> dict[str, Any]:
+    def to_config(
+        self,
+        dataset_root: str,
+        repo_id: str = "local/grasp",
+        output_dir: str | None = None,
+        job_name: str | None = None,
+        profile: str = "local_grasp",
+    ) -> dict[str, Any]:
         """The LeRobot train config (plus our ``lerobot_local`` section) for ``dataset_root``."""
         name = job_name or self.get_choice_name(type(self))
         policy: dict[str, Any] = {
-            "type": self.policy_type, "device": self.device, "use_amp": self.use_amp, "push_to_hub": False,
-            "chunk_size": self.chunk_size, "n_action_steps": self.n_action_steps,
+            "type": self.policy_type,
+            "device": self.device,
+            "use_amp": self.use_amp,
+            "push_to_hub": False,
+            "chunk_size": self.chunk_size,
+            "n_action_steps": self.n_action_steps,
             "resize_imgs_with_padding": [self.image_size, self.image_size],
             "scheduler_warmup_steps": self.scheduler_warmup_steps,
             "scheduler_decay_steps": self.decay_steps(),

@@ -35,17 +35,28 @@ class DatasetProfile(draccus.ChoiceRegistry):
             shape = features.get(key, {}).get("shape")
             if shape != [dim]:
                 problems.append(f"'{key}' has shape {shape}, the profile expects [{dim}]")
-        cameras = [k for k, f in features.items()
-                   if k.startswith("observation.images.") and f.get("dtype") in ("video", "image")]
+        cameras = [
+            k
+            for k, f in features.items()
+            if k.startswith("observation.images.") and f.get("dtype") in ("video", "image")
+        ]
         if len(cameras) < self.min_cameras:
-            problems.append(f"{len(cameras)} observation.images.* camera(s), the profile expects at least "
-                            f"{self.min_cameras}")
+            problems.append(
+                f"{len(cameras)} observation.images.* camera(s), the profile expects at least "
+                f"{self.min_cameras}"
+            )
         if self.require_task:
             problems.extend(_empty_tasks(root))
         if problems:
-            return [CheckResult(name, "error", f"{root}: " + "; ".join(problems),
-                                "record the dataset to match the profile, or set lerobot_local.profile to one "
-                                "that describes it (lerobot-local doctor lists them)")]
+            return [
+                CheckResult(
+                    name,
+                    "error",
+                    f"{root}: " + "; ".join(problems),
+                    "record the dataset to match the profile, or set lerobot_local.profile to one "
+                    "that describes it (lerobot-local doctor lists them)",
+                )
+            ]
         return [CheckResult(name, "ok", f"{root} matches the profile ({len(cameras)} camera(s))")]
 
 
@@ -64,7 +75,7 @@ def _empty_tasks(root: Path) -> list[str]:
 
 @dataclass
 class LocalGraspProfile(DatasetProfile):
-    """The lab's grasp dataset: Koch arm (6-dim state and action), 30 fps, >= 1 camera, tasks on every frame."""
+    """The lab's grasp dataset: Koch arm (6-dim state/action), 30 fps, >= 1 camera, a task per frame."""
 
     fps: int | None = 30
     state_dim: int | None = 6

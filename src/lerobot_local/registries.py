@@ -7,12 +7,13 @@ from functools import cache
 from lerobot_local.plugins import get_plugin_manager
 
 
-def _registrar(base: type, origin: dict[str, str], plugin: str):  # noqa: ANN202
+def _registrar(base: type, origin: dict[str, str], plugin: str):
     def register(name: str, cls: type) -> None:
         if name in base.get_known_choices():
             return
         base.register_subclass(name)(cls)
         origin[name] = plugin
+
     return register
 
 
@@ -27,8 +28,10 @@ def load_registrations() -> None:
     from lerobot_local.profiles import DatasetProfile
 
     pm = get_plugin_manager()
-    for kind, base, hook in (("converters", ConverterConfig, pm.hook.lerobot_local_register_converters),
-                             ("profiles", DatasetProfile, pm.hook.lerobot_local_register_profiles),
-                             ("presets", TrainPreset, pm.hook.lerobot_local_register_presets)):
+    for kind, base, hook in (
+        ("converters", ConverterConfig, pm.hook.lerobot_local_register_converters),
+        ("profiles", DatasetProfile, pm.hook.lerobot_local_register_profiles),
+        ("presets", TrainPreset, pm.hook.lerobot_local_register_presets),
+    ):
         for impl in reversed(hook.get_hookimpls()):
             impl.function(register=_registrar(base, REGISTRY_ORIGINS[kind], impl.plugin_name))

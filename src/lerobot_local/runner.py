@@ -1,4 +1,4 @@
-"""Run the hooks: before-train checks (with a verdict shared across processes) and after-checkpoint actions."""
+"""Run the hooks: before-train checks (one verdict shared by all processes) and after-checkpoint actions."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def collect_results(config: Any, settings: LocalSettings) -> list[CheckResult]:
     load_registrations()
     results: list[CheckResult] = []
     # pluggy calls the last registered plugin first; report in registration order instead.
-    for batch in reversed(get_plugin_manager().hook.lerobot_local_before_train(config=config, settings=settings)):
+    for batch in reversed(
+        get_plugin_manager().hook.lerobot_local_before_train(config=config, settings=settings)
+    ):
         results.extend(batch or [])
     adjusted = []
     for r in results:
@@ -92,8 +94,11 @@ def run_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
     if world > 1:
         _write_verdict(not failed, message)
     if failed:
-        logger.error("lerobot-local: %d check(s) failed, the run stops before loading the dataset or the model: "
-                     "%s", len(failed), message)
+        logger.error(
+            "lerobot-local: %d check(s) failed, the run stops before loading the dataset or the model: %s",
+            len(failed),
+            message,
+        )
         raise ChecksFailed(message)
     if worst(results) == "warning":
         logger.warning("lerobot-local: checks passed with warnings")
@@ -126,4 +131,5 @@ def run_after_checkpoint(config: Any, settings: LocalSettings, checkpoint_dir: P
     except ValueError:
         step = -1
     get_plugin_manager().hook.lerobot_local_after_checkpoint(
-        config=config, settings=settings, step=step, checkpoint_dir=checkpoint_dir)
+        config=config, settings=settings, step=step, checkpoint_dir=checkpoint_dir
+    )

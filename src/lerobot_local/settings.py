@@ -45,7 +45,7 @@ class LocalSettings:
 
 def parse_settings(section: dict[str, Any] | None, flags: list[str]) -> LocalSettings:
     """Build settings from a config-file section and ``--lerobot_local.*`` flags (flags win)."""
-    args = ["--" + flag[len(FLAG_PREFIX):] for flag in flags]
+    args = ["--" + flag[len(FLAG_PREFIX) :] for flag in flags]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(section or {}, handle)
     try:
@@ -54,7 +54,9 @@ def parse_settings(section: dict[str, Any] | None, flags: list[str]) -> LocalSet
         Path(handle.name).unlink(missing_ok=True)
     bad = {k: v for k, v in settings.severity.items() if v not in SEVERITY_CHOICES}
     if bad:
-        raise ValueError(f"{SECTION}.severity has invalid values {bad}; use one of {', '.join(SEVERITY_CHOICES)}")
+        raise ValueError(
+            f"{SECTION}.severity has invalid values {bad}; use one of {', '.join(SEVERITY_CHOICES)}"
+        )
     return settings
 
 

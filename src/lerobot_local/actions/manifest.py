@@ -14,11 +14,15 @@ logger = logging.getLogger("lerobot_local")
 
 
 @hookimpl
-def lerobot_local_after_checkpoint(config: Any, settings: LocalSettings, step: int, checkpoint_dir: Path) -> None:
+def lerobot_local_after_checkpoint(
+    config: Any, settings: LocalSettings, step: int, checkpoint_dir: Path
+) -> None:
     if not settings.manifests:
         return
     path = write_manifest(checkpoint_dir)
     problems = verify_manifest(checkpoint_dir)
     if problems:
-        raise RuntimeError(f"lerobot-local: checkpoint {checkpoint_dir} does not verify: {'; '.join(problems)}")
+        raise RuntimeError(
+            f"lerobot-local: checkpoint {checkpoint_dir} does not verify: {'; '.join(problems)}"
+        )
     logger.info("lerobot-local: manifest %s written and verified (step %d)", path, step)

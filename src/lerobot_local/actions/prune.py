@@ -1,4 +1,4 @@
-"""After-checkpoint: keep the newest N checkpoints (never the one ``last`` points to, never unverified ones)."""
+"""After-checkpoint: keep the newest N checkpoints (never ``last``'s target, never unverified ones)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ logger = logging.getLogger("lerobot_local")
 
 def step_dirs(checkpoints: Path) -> list[Path]:
     """Numbered checkpoint directories, oldest first."""
-    return sorted((p for p in checkpoints.iterdir() if p.is_dir() and not p.is_symlink() and p.name.isdigit()),
-                  key=lambda p: int(p.name))
+    return sorted(
+        (p for p in checkpoints.iterdir() if p.is_dir() and not p.is_symlink() and p.name.isdigit()),
+        key=lambda p: int(p.name),
+    )
 
 
 def prune(checkpoints: Path, keep_last_n: int) -> list[Path]:
@@ -39,8 +41,12 @@ def prune(checkpoints: Path, keep_last_n: int) -> list[Path]:
 
 
 @hookimpl(trylast=True)
-def lerobot_local_after_checkpoint(config: Any, settings: LocalSettings, step: int, checkpoint_dir: Path) -> None:
+def lerobot_local_after_checkpoint(
+    config: Any, settings: LocalSettings, step: int, checkpoint_dir: Path
+) -> None:
     if settings.keep_last_n <= 0:
         return
     for removed in prune(checkpoint_dir.parent, settings.keep_last_n):
-        logger.info("lerobot-local: removed old checkpoint %s (keep_last_n=%d)", removed, settings.keep_last_n)
+        logger.info(
+            "lerobot-local: removed old checkpoint %s (keep_last_n=%d)", removed, settings.keep_last_n
+        )

@@ -11,5 +11,7 @@ from lerobot_local.settings import CHECKPOINT_SETTINGS_FILE, LocalSettings
 
 
 @hookimpl(tryfirst=True)
-def lerobot_local_after_checkpoint(config: Any, settings: LocalSettings, step: int, checkpoint_dir: Path) -> None:
+def lerobot_local_after_checkpoint(
+    config: Any, settings: LocalSettings, step: int, checkpoint_dir: Path
+) -> None:
     (checkpoint_dir / CHECKPOINT_SETTINGS_FILE).write_text(json.dumps(settings.to_dict(), indent=2))

@@ -17,48 +17,84 @@ NAME = "dataset"
 
 def _convert_command(root: Path) -> str:
     out = root.with_name(root.name + "_v30")
-    return (f"lerobot-convert-local --input={shlex.quote(str(root))} --output={shlex.quote(str(out))}, "
-            f"then train with --dataset.root={shlex.quote(str(out))}")
+    return (
+        f"lerobot-convert-local --input={shlex.quote(str(root))} --output={shlex.quote(str(out))}, "
+        f"then train with --dataset.root={shlex.quote(str(out))}"
+    )
 
 
 def check_dataset(config: Any) -> CheckResult:
     root = dataset_root(config)
     if root is None:
-        return CheckResult(NAME, "error", "dataset.root is not set, so LeRobot would download dataset.repo_id from "
-                           "the Hugging Face Hub", "set --dataset.root=PATH to your local v3.0 dataset folder")
+        return CheckResult(
+            NAME,
+            "error",
+            "dataset.root is not set, so LeRobot would download dataset.repo_id from the Hugging Face Hub",
+            "set --dataset.root=PATH to your local v3.0 dataset folder",
+        )
     if not root.is_dir():
-        return CheckResult(NAME, "error", f"dataset.root {root} does not exist, so LeRobot would fall back to the "
-                           "Hugging Face Hub", "fix --dataset.root (relative paths start from the current folder)")
+        return CheckResult(
+            NAME,
+            "error",
+            f"dataset.root {root} does not exist, so LeRobot would fall back to the Hugging Face Hub",
+            "fix --dataset.root (relative paths start from the current folder)",
+        )
     info_path = root / "meta" / "info.json"
     try:
         info = json.loads(info_path.read_text())
         version = info["codebase_version"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError):
-        return CheckResult(NAME, "error", f"{info_path} is missing or invalid",
-                           "point --dataset.root at a LeRobot dataset folder (it holds meta/info.json)")
+        return CheckResult(
+            NAME,
+            "error",
+            f"{info_path} is missing or invalid",
+            "point --dataset.root at a LeRobot dataset folder (it holds meta/info.json)",
+        )
     if version in ("v2.0", "v2.1"):
-        return CheckResult(NAME, "error", f"{root} is a {version} dataset; this LeRobot loads only v3.0",
-                           _convert_command(root))
+        return CheckResult(
+            NAME,
+            "error",
+            f"{root} is a {version} dataset; this LeRobot loads only v3.0",
+            _convert_command(root),
+        )
     if version != "v3.0":
-        return CheckResult(NAME, "error", f"{info_path} has codebase_version={version!r}; expected v3.0",
-                           "convert or re-record the dataset")
+        return CheckResult(
+            NAME,
+            "error",
+            f"{info_path} has codebase_version={version!r}; expected v3.0",
+            "convert or re-record the dataset",
+        )
     missing = [p for p in (root / "meta" / "tasks.parquet",) if not p.is_file()]
     episodes = None
     try:
         episodes = episodes_table(root)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not raised
-        return CheckResult(NAME, "error", f"{root}/meta/episodes is unreadable ({exc})",
-                           "re-run the conversion into a new folder")
+    except Exception as exc:
+        return CheckResult(
+            NAME,
+            "error",
+            f"{root}/meta/episodes is unreadable ({exc})",
+            "re-run the conversion into a new folder",
+        )
     if episodes is None:
         missing.append(root / "meta" / "episodes")
     else:
         missing.extend(_missing_files(root, info, episodes.to_pylist()))
     if missing:
-        shown = ", ".join(str(p) for p in missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
-        return CheckResult(NAME, "error", f"{root} is an incomplete v3.0 dataset: missing {shown}",
-                           "re-run lerobot-convert-local into a new folder, or restore the files")
-    return CheckResult(NAME, "ok", f"{root}: complete v3.0 dataset, {info.get('total_episodes')} episodes, "
-                       f"{info.get('total_frames')} frames")
+        shown = ", ".join(str(p) for p in missing[:3]) + (
+            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        )
+        return CheckResult(
+            NAME,
+            "error",
+            f"{root} is an incomplete v3.0 dataset: missing {shown}",
+            "re-run lerobot-convert-local into a new folder, or restore the files",
+        )
+    return CheckResult(
+        NAME,
+        "ok",
+        f"{root}: complete v3.0 dataset, {info.get('total_episodes')} episodes, "
+        f"{info.get('total_frames')} frames",
+    )
 
 
 def _missing_files(root: Path, info: dict[str, Any], episodes: list[dict[str, Any]]) -> list[Path]:
@@ -66,10 +102,18 @@ def _missing_files(root: Path, info: dict[str, Any], episodes: list[dict[str, An
     data_path, video_path = info.get("data_path"), info.get("video_path")
     video_keys = [k for k, f in info.get("features", {}).items() if f.get("dtype") == "video"]
     for ep in episodes:
-        wanted.add(root / data_path.format(chunk_index=ep["data/chunk_index"], file_index=ep["data/file_index"]))
+        wanted.add(
+            root / data_path.format(chunk_index=ep["data/chunk_index"], file_index=ep["data/file_index"])
+        )
         for key in video_keys:
-            wanted.add(root / video_path.format(video_key=key, chunk_index=ep[f"videos/{key}/chunk_index"],
-                                                file_index=ep[f"videos/{key}/file_index"]))
+            wanted.add(
+                root
+                / video_path.format(
+                    video_key=key,
+                    chunk_index=ep[f"videos/{key}/chunk_index"],
+                    file_index=ep[f"videos/{key}/file_index"],
+                )
+            )
     return sorted(p for p in wanted if not p.is_file())
 
 

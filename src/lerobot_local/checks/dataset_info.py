@@ -41,7 +41,7 @@ def _read(root: Path) -> LocalDataset | None:
 
 
 def v30_dataset(config: Any) -> LocalDataset | None:
-    """The config's dataset when it is a readable local v3.0 dataset (else None; the dataset check says why)."""
+    """The config's dataset when it is a readable local v3.0 dataset (else None: see the dataset check)."""
     root = dataset_root(config)
     return _read(root.resolve()) if root is not None else None
 

@@ -28,13 +28,15 @@ def check_timestamps(ds: LocalDataset, tolerance_s: float = TOLERANCE_S) -> list
         episodes = table["episode_index"].to_numpy()
         stamps = table["timestamp"].to_numpy().astype(np.float64)
         bounds = np.flatnonzero(np.diff(episodes)) + 1
-        for ep_stamps, ep_ids in zip(np.split(stamps, bounds), np.split(episodes, bounds)):
+        for ep_stamps, ep_ids in zip(np.split(stamps, bounds), np.split(episodes, bounds), strict=True):
             gaps = np.diff(ep_stamps)
             bad = np.abs(gaps - period) > tolerance_s
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
-                problems.append(f"{path}: episode {int(ep_ids[0])} has timestamps {ep_stamps[i]:.6f} -> "
-                                f"{ep_stamps[i + 1]:.6f}, expected a step of 1/{ds.fps} s")
+                problems.append(
+                    f"{path}: episode {int(ep_ids[0])} has timestamps {ep_stamps[i]:.6f} -> "
+                    f"{ep_stamps[i + 1]:.6f}, expected a step of 1/{ds.fps} s"
+                )
     return problems
 
 
@@ -50,8 +52,11 @@ def check_videos(ds: LocalDataset) -> list[str]:
     ends: dict[Path, float] = {}
     for ep in rows:
         for key in ds.video_keys:
-            path = ds.root / ds.info["video_path"].format(video_key=key, chunk_index=ep[f"videos/{key}/chunk_index"],
-                                                          file_index=ep[f"videos/{key}/file_index"])
+            path = ds.root / ds.info["video_path"].format(
+                video_key=key,
+                chunk_index=ep[f"videos/{key}/chunk_index"],
+                file_index=ep[f"videos/{key}/file_index"],
+            )
             ends[path] = max(ends.get(path, 0.0), float(ep[f"videos/{key}/to_timestamp"]))
     for path, end in sorted(ends.items()):
         try:
@@ -59,7 +64,7 @@ def check_videos(ds: LocalDataset) -> list[str]:
                 stream = container.streams.video[0]
                 rate = float(stream.average_rate or stream.guessed_rate or 0)
                 duration = float(stream.duration * stream.time_base) if stream.duration else None
-        except Exception as exc:  # noqa: BLE001 - reported as a problem
+        except Exception as exc:
             problems.append(f"{path} cannot be opened ({exc})")
             continue
         if rate and abs(rate - float(ds.fps)) > 0.01 * float(ds.fps):
@@ -77,10 +82,20 @@ def check_policy_horizon(config: Any, ds: LocalDataset) -> list[CheckResult]:
     episodes = episodes_table(ds.root, columns=["length"])
     shortest = min(episodes["length"].to_pylist()) if episodes is not None else None
     if shortest is not None and shortest < chunk:
-        return [CheckResult("fps:horizon", "warning", f"the policy predicts {chunk} steps ({chunk / ds.fps:.2f} s at "
-                            f"{ds.fps} fps) but the shortest episode has {shortest} frames; its end is padded",
-                            "lower policy.chunk_size/n_action_steps or record longer episodes")]
-    return [CheckResult("fps:horizon", "ok", f"policy horizon {chunk} frames = {chunk / ds.fps:.2f} s at {ds.fps} fps")]
+        return [
+            CheckResult(
+                "fps:horizon",
+                "warning",
+                f"the policy predicts {chunk} steps ({chunk / ds.fps:.2f} s at "
+                f"{ds.fps} fps) but the shortest episode has {shortest} frames; its end is padded",
+                "lower policy.chunk_size/n_action_steps or record longer episodes",
+            )
+        ]
+    return [
+        CheckResult(
+            "fps:horizon", "ok", f"policy horizon {chunk} frames = {chunk / ds.fps:.2f} s at {ds.fps} fps"
+        )
+    ]
 
 
 @hookimpl
@@ -90,15 +105,28 @@ def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[Che
         return [CheckResult(NAME, "skipped", "no readable local v3.0 dataset (see the dataset check)")]
     fps = ds.fps
     if isinstance(fps, bool) or not isinstance(fps, int) or fps <= 0:
-        return [CheckResult(NAME, "error", f"{ds.root}/meta/info.json has fps={fps!r}",
-                            "set fps to the recording rate (an integer such as 30)")]
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                f"{ds.root}/meta/info.json has fps={fps!r}",
+                "set fps to the recording rate (an integer such as 30)",
+            )
+        ]
     problems = check_timestamps(ds)
     if settings.deep_video_check:
         problems += check_videos(ds)
     results = check_policy_horizon(config, ds)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        return [CheckResult(NAME, "error", problems[0] + more,
-                            "correct fps in meta/info.json to the real recording rate, or re-record/re-encode")] + results
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                problems[0] + more,
+                "correct fps in meta/info.json to the real recording rate, or re-record/re-encode",
+            ),
+            *results,
+        ]
     checked = "timestamps" + (" and video streams" if settings.deep_video_check and ds.video_keys else "")
-    return [CheckResult(NAME, "ok", f"{fps} fps agrees with the {checked} of every episode")] + results
+    return [CheckResult(NAME, "ok", f"{fps} fps agrees with the {checked} of every episode"), *results]

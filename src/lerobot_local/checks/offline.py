@@ -10,8 +10,10 @@ from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
 
-FETCH = ("on a connected machine run `hf download {name}` (or `huggingface-cli download {name}`), then copy "
-         "its HF_HOME cache here, or point the config at a local folder")
+FETCH = (
+    "on a connected machine run `hf download {name}` (or `huggingface-cli download {name}`), then copy "
+    "its HF_HOME cache here, or point the config at a local folder"
+)
 
 
 def check_models(config: Any) -> list[CheckResult]:
@@ -26,12 +28,24 @@ def check_models(config: Any) -> list[CheckResult]:
             needed.append(("policy.vlm_model_name", vlm))
     missing = [(what, name) for what, name in needed if not compat.local_model_present(name)]
     if missing:
-        return [CheckResult("offline_models", "error",
-                            f"{what}={name} is not available offline (no local folder, not in the Hugging Face "
-                            "cache)", FETCH.format(name=name)) for what, name in missing]
+        return [
+            CheckResult(
+                "offline_models",
+                "error",
+                f"{what}={name} is not available offline (no local folder, not in the Hugging Face cache)",
+                FETCH.format(name=name),
+            )
+            for what, name in missing
+        ]
     if policy is None and why:
-        return [CheckResult("offline_models", "error", f"cannot read the policy config offline ({why})",
-                            "check policy.path")]
+        return [
+            CheckResult(
+                "offline_models",
+                "error",
+                f"cannot read the policy config offline ({why})",
+                "check policy.path",
+            )
+        ]
     shown = ", ".join(f"{w}={n}" for w, n in needed) or "no pretrained model or backbone"
     return [CheckResult("offline_models", "ok", f"available offline: {shown}")]
 
@@ -45,9 +59,12 @@ def check_wandb(config: Any, settings: LocalSettings) -> CheckResult:
         return CheckResult("wandb", "ok", f"wandb logs locally (mode={mode})")
     if settings.allow_online_wandb:
         return CheckResult("wandb", "warning", "wandb will send metrics online (allowed by the settings)")
-    return CheckResult("wandb", "error", f"wandb is enabled in {mode} mode and would send data to wandb.ai",
-                       "pass --wandb.enable=false, or --wandb.mode=offline, or set "
-                       "lerobot_local.allow_online_wandb=true")
+    return CheckResult(
+        "wandb",
+        "error",
+        f"wandb is enabled in {mode} mode and would send data to wandb.ai",
+        "pass --wandb.enable=false, or --wandb.mode=offline, or set lerobot_local.allow_online_wandb=true",
+    )
 
 
 @hookimpl

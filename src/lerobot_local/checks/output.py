@@ -22,9 +22,13 @@ def check_output_dir(config: Any) -> CheckResult:
     if getattr(config, "resume", False):
         return CheckResult("output_dir", "ok", f"resuming in {out}")
     if out.exists() and any(out.iterdir()):
-        return CheckResult("output_dir", "error", f"output_dir {out} already holds a run; it would be clobbered",
-                           "choose a new --output_dir, or resume it with --resume=true --config_path="
-                           f"{out}/checkpoints/last/pretrained_model/train_config.json")
+        return CheckResult(
+            "output_dir",
+            "error",
+            f"output_dir {out} already holds a run; it would be clobbered",
+            "choose a new --output_dir, or resume it with --resume=true --config_path="
+            f"{out}/checkpoints/last/pretrained_model/train_config.json",
+        )
     return CheckResult("output_dir", "ok", f"{out} is new")
 
 
@@ -42,7 +46,9 @@ def check_disk(config: Any, settings: LocalSettings) -> CheckResult:
         probe = probe.parent
     free = shutil.disk_usage(probe).free
     steps, freq = getattr(config, "steps", 0), max(getattr(config, "save_freq", 1), 1)
-    saved = max(1, steps // freq + (1 if steps % freq else 0)) if getattr(config, "save_checkpoint", True) else 0
+    saved = (
+        max(1, steps // freq + (1 if steps % freq else 0)) if getattr(config, "save_checkpoint", True) else 0
+    )
     keep = min(saved, settings.keep_last_n) if settings.keep_last_n > 0 else saved
     model = _model_bytes(config)
     need = settings.min_free_disk_gb * GB + (keep * 3 * model if model else 0)  # weights + 2 Adam moments
@@ -50,8 +56,12 @@ def check_disk(config: Any, settings: LocalSettings) -> CheckResult:
     if model:
         detail += f" of about {3 * model / GB:.2f} GB each"
     if free < need:
-        return CheckResult("disk", "error", f"not enough disk: {detail}, need {need / GB:.1f} GB",
-                           "free disk space, use another --output_dir, or set lerobot_local.keep_last_n")
+        return CheckResult(
+            "disk",
+            "error",
+            f"not enough disk: {detail}, need {need / GB:.1f} GB",
+            "free disk space, use another --output_dir, or set lerobot_local.keep_last_n",
+        )
     return CheckResult("disk", "ok", detail)
 
 

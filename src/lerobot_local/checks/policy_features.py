@@ -29,15 +29,26 @@ def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[Che
     problems = []
     unmatched = [c for c in data_cams if c not in policy_cams]
     if unmatched and policy_cams:
-        mapping = dict(zip(unmatched, [c for c in policy_cams if c not in data_cams]))
-        problems.append(CheckResult(NAME, "warning", f"dataset cameras {unmatched} are not among the pretrained "
-                                    f"policy's {policy_cams}",
-                                    f"map them with --rename_map='{json.dumps(mapping)}' (or keep them: fine-tuning "
-                                    "uses the dataset's features)"))
+        mapping = dict(zip(unmatched, [c for c in policy_cams if c not in data_cams], strict=False))
+        problems.append(
+            CheckResult(
+                NAME,
+                "warning",
+                f"dataset cameras {unmatched} are not among the pretrained policy's {policy_cams}",
+                f"map them with --rename_map='{json.dumps(mapping)}' (or keep them: fine-tuning "
+                "uses the dataset's features)",
+            )
+        )
     for key in ("observation.state", "action"):
         max_dim = getattr(policy, "max_state_dim" if key != "action" else "max_action_dim", None)
         shape = features.get(key, {}).get("shape")
         if shape and max_dim and shape[0] > max_dim:
-            problems.append(CheckResult(NAME, "error", f"dataset '{key}' has {shape[0]} dims, more than the policy's "
-                                        f"{max_dim}", "use a policy with a larger max dim"))
+            problems.append(
+                CheckResult(
+                    NAME,
+                    "error",
+                    f"dataset '{key}' has {shape[0]} dims, more than the policy's {max_dim}",
+                    "use a policy with a larger max dim",
+                )
+            )
     return problems or [CheckResult(NAME, "ok", f"dataset cameras {data_cams} fit the pretrained policy")]

@@ -19,7 +19,9 @@ def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[Che
     try:
         profile = get_profile(settings.profile)
     except KeyError as exc:
-        return [CheckResult("profile", "error", str(exc.args[0]), "run `lerobot-local doctor` to list profiles")]
+        return [
+            CheckResult("profile", "error", str(exc.args[0]), "run `lerobot-local doctor` to list profiles")
+        ]
     ds = v30_dataset(config)
     if ds is None:
         return [CheckResult(f"profile:{settings.profile}", "skipped", "no readable local v3.0 dataset")]

@@ -27,12 +27,24 @@ def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[Che
         return []
     checkpoint = resume_checkpoint(config)
     if checkpoint is None or not checkpoint.is_dir():
-        return [CheckResult("resume", "error", f"--resume=true but the checkpoint {checkpoint} does not exist",
-                            f"pass --config_path=<output_dir>/{compat.CHECKPOINTS_DIR}/last/"
-                            f"{compat.PRETRAINED_DIR}/{compat.TRAIN_CONFIG_FILE}")]
+        return [
+            CheckResult(
+                "resume",
+                "error",
+                f"--resume=true but the checkpoint {checkpoint} does not exist",
+                f"pass --config_path=<output_dir>/{compat.CHECKPOINTS_DIR}/last/"
+                f"{compat.PRETRAINED_DIR}/{compat.TRAIN_CONFIG_FILE}",
+            )
+        ]
     problems = verify_manifest(checkpoint)
     if problems:
-        return [CheckResult("resume", "error", f"checkpoint {checkpoint.resolve()} does not verify: {problems[0]}",
-                            "resume from an earlier checkpoint whose manifest verifies (pass its "
-                            "pretrained_model/train_config.json as --config_path)")]
+        return [
+            CheckResult(
+                "resume",
+                "error",
+                f"checkpoint {checkpoint.resolve()} does not verify: {problems[0]}",
+                "resume from an earlier checkpoint whose manifest verifies (pass its "
+                "pretrained_model/train_config.json as --config_path)",
+            )
+        ]
     return [CheckResult("resume", "ok", f"checkpoint {checkpoint.resolve()} verifies against its manifest")]

@@ -52,11 +52,15 @@ def _help_text() -> str:
     from lerobot_local.convert.registry import known_converters
     from lerobot_local.registries import REGISTRY_ORIGINS
 
-    lines = [__doc__.strip(), "",
-             "usage: lerobot-convert-local --input=SRC --output=DST [--overwrite=false] [--dry_run=false]",
-             "       [--verify=quick|full|none] [--converter=auto|NAME] [--stats=source|recompute]",
-             "       [--data_file_size_mb=100] [--video_file_size_mb=200] [--report_json=PATH]", "",
-             "Dashes or underscores both work (--dry-run = --dry_run). Converters registered:"]
+    lines = [
+        __doc__.strip(),
+        "",
+        "usage: lerobot-convert-local --input=SRC --output=DST [--overwrite=false] [--dry_run=false]",
+        "       [--verify=quick|full|none] [--converter=auto|NAME] [--stats=source|recompute]",
+        "       [--data_file_size_mb=100] [--video_file_size_mb=200] [--report_json=PATH]",
+        "",
+        "Dashes or underscores both work (--dry-run = --dry_run). Converters registered:",
+    ]
     for name, cls in known_converters().items():
         origin = REGISTRY_ORIGINS["converters"].get(name, "?")
         lines.append(f"  {name:<12} {', '.join(cls.source_versions):<10} {cls.description} [{origin}]")
@@ -82,7 +86,9 @@ def parse_args(argv: list[str]) -> ConvertCLIConfig:
     if cfg.input is None or cfg.output is None:
         raise UsageError("both --input=SRC and --output=DST are required; run 'lerobot-convert-local --help'")
     if not Path(cfg.input).expanduser().is_dir():
-        raise UsageError(f"--input={cfg.input}: no such directory; pass the v2.x dataset folder (it holds meta/)")
+        raise UsageError(
+            f"--input={cfg.input}: no such directory; pass the v2.x dataset folder (it holds meta/)"
+        )
     if cfg.verify not in VERIFY_MODES:
         raise UsageError(f"--verify={cfg.verify} is not one of {', '.join(VERIFY_MODES)}")
     if cfg.stats not in ("source", "recompute"):
@@ -92,7 +98,7 @@ def parse_args(argv: list[str]) -> ConvertCLIConfig:
     return cfg
 
 
-def pick_converter(cfg: ConvertCLIConfig):  # noqa: ANN201
+def pick_converter(cfg: ConvertCLIConfig):
     """The converter instance to use: the one named, or the one registered for the source's version."""
     from lerobot_local.convert.registry import converter_for_version, known_converters
     from lerobot_local.convert.source import detect_version
@@ -102,20 +108,28 @@ def pick_converter(cfg: ConvertCLIConfig):  # noqa: ANN201
         found = converter_for_version(version)
         if found is None:
             if version == "v3.0":
-                raise ConversionError(Path(cfg.input) / "meta" / "info.json", "already describes a v3.0 dataset",
-                                      "no conversion is needed: point dataset.root at this folder")
-            raise ConversionError(Path(cfg.input) / "meta" / "info.json",
-                                  f"has codebase_version={version!r}, which no registered converter reads",
-                                  "install a plugin that converts it, or convert it to v2.1 first")
+                raise ConversionError(
+                    Path(cfg.input) / "meta" / "info.json",
+                    "already describes a v3.0 dataset",
+                    "no conversion is needed: point dataset.root at this folder",
+                )
+            raise ConversionError(
+                Path(cfg.input) / "meta" / "info.json",
+                f"has codebase_version={version!r}, which no registered converter reads",
+                "install a plugin that converts it, or convert it to v2.1 first",
+            )
         return found[0], found[1]()
     converters = known_converters()
     if cfg.converter not in converters:
         raise UsageError(f"--converter={cfg.converter} is not registered; known: {', '.join(converters)}")
     cls = converters[cfg.converter]
     if version not in cls.source_versions:
-        raise ConversionError(Path(cfg.input) / "meta" / "info.json",
-                              f"is {version}, which converter {cfg.converter!r} does not read "
-                              f"({', '.join(cls.source_versions)})", "use --converter=auto")
+        raise ConversionError(
+            Path(cfg.input) / "meta" / "info.json",
+            f"is {version}, which converter {cfg.converter!r} does not read "
+            f"({', '.join(cls.source_versions)})",
+            "use --converter=auto",
+        )
     return cfg.converter, cls()
 
 
@@ -133,11 +147,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = parse_args(argv)
         name, converter = pick_converter(cfg)
-        job = ConvertJob(input=cfg.input, output=cfg.output, overwrite=cfg.overwrite, dry_run=cfg.dry_run,
-                         verify=cfg.verify,
-                         write=WriteOptions(data_file_size_mb=cfg.data_file_size_mb,
-                                            video_file_size_mb=cfg.video_file_size_mb,
-                                            recompute_stats=cfg.stats == "recompute", progress=cfg.progress))
+        job = ConvertJob(
+            input=cfg.input,
+            output=cfg.output,
+            overwrite=cfg.overwrite,
+            dry_run=cfg.dry_run,
+            verify=cfg.verify,
+            write=WriteOptions(
+                data_file_size_mb=cfg.data_file_size_mb,
+                video_file_size_mb=cfg.video_file_size_mb,
+                recompute_stats=cfg.stats == "recompute",
+                progress=cfg.progress,
+            ),
+        )
         logger.info("converting %s with %s", cfg.input, name)
         report = converter.convert(job)
     except UsageError as exc:
@@ -152,19 +174,25 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print_summary(report, seconds: float) -> None:  # noqa: ANN001
+def _print_summary(report, seconds: float) -> None:
     verb = "would convert" if report.dry_run else "converted"
-    lines = [f"{verb} {report.source} ({report.source_version}) -> {report.output} (v3.0) with {report.converter}",
-             f"  episodes {report.episodes}, frames {report.frames}, tasks {report.tasks}, "
-             f"cameras {len(report.cameras)}",
-             f"  files written {len(report.files_written)}, bytes {report.bytes_written:,}, time {seconds:.2f} s"]
+    lines = [
+        f"{verb} {report.source} ({report.source_version}) -> {report.output} (v3.0) with {report.converter}",
+        f"  episodes {report.episodes}, frames {report.frames}, tasks {report.tasks}, "
+        f"cameras {len(report.cameras)}",
+        f"  files written {len(report.files_written)}, bytes {report.bytes_written:,}, time {seconds:.2f} s",
+    ]
     if report.renumbered_episodes:
-        lines.append(f"  episodes renumbered to 0..{report.episodes - 1}: {len(report.renumbered_episodes)} changed "
-                     "(see --report_json)")
+        lines.append(
+            f"  episodes renumbered to 0..{report.episodes - 1}: {len(report.renumbered_episodes)} changed "
+            "(see --report_json)"
+        )
     if report.renumbered_tasks:
         lines.append(f"  task indices renumbered: {report.renumbered_tasks}")
     if report.extra_files:
-        lines.append(f"  extra files copied: {', '.join(f'{k} -> {v}' for k, v in report.extra_files.items())}")
+        lines.append(
+            f"  extra files copied: {', '.join(f'{k} -> {v}' for k, v in report.extra_files.items())}"
+        )
     lines.extend(f"  ok: {check}" for check in report.checks_passed)
     lines.extend(f"  note: {note}" for note in report.notes)
     print("\n".join(lines))

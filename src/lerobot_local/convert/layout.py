@@ -15,7 +15,9 @@ DEFAULT_DATA_FILE_SIZE_MB = 100
 DEFAULT_VIDEO_FILE_SIZE_MB = 200
 
 
-def next_chunk_file(chunk_index: int, file_index: int, files_per_chunk: int = FILES_PER_CHUNK) -> tuple[int, int]:
+def next_chunk_file(
+    chunk_index: int, file_index: int, files_per_chunk: int = FILES_PER_CHUNK
+) -> tuple[int, int]:
     """The (chunk, file) pair after the given one: files fill a chunk, then a new chunk starts."""
     if file_index + 1 >= files_per_chunk:
         return chunk_index + 1, 0

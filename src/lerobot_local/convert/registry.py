@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, ClassVar
 import draccus
 
 if TYPE_CHECKING:
-    from lerobot_local.convert.run import ConvertJob, ConversionReport
+    from lerobot_local.convert.run import ConversionReport, ConvertJob
 
 
 @dataclass

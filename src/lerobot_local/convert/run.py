@@ -77,15 +77,21 @@ def check_paths(job: ConvertJob) -> tuple[Path, Path]:
     dst = job.output.expanduser().absolute()
     dst = dst.parent.resolve() / dst.name
     if not src.is_dir():
-        raise UsageError(f"--input={job.input}: no such directory; pass the v2.x dataset folder (it holds meta/)")
+        raise UsageError(
+            f"--input={job.input}: no such directory; pass the v2.x dataset folder (it holds meta/)"
+        )
     if dst == src or src in dst.parents or dst in src.parents:
-        raise UsageError(f"--output={job.output} overlaps --input={job.input}; choose an output folder outside "
-                         "the source (the converter never writes into its input)")
+        raise UsageError(
+            f"--output={job.output} overlaps --input={job.input}; choose an output folder outside "
+            "the source (the converter never writes into its input)"
+        )
     if dst.exists() and not dst.is_dir():
         raise UsageError(f"--output={job.output} exists and is not a directory; choose another --output")
     if dst.is_dir() and any(dst.iterdir()) and not job.overwrite:
-        raise UsageError(f"--output={job.output} exists and is not empty; choose another --output or pass "
-                         "--overwrite=true to replace it")
+        raise UsageError(
+            f"--output={job.output} exists and is not empty; choose another --output or pass "
+            "--overwrite=true to replace it"
+        )
     return src, dst
 
 
@@ -97,7 +103,7 @@ def _clean_stale(dst: Path) -> None:
 
 
 def _publish(tmp: Path, dst: Path) -> None:
-    """Move the verified ``tmp`` to ``dst`` (replacing an existing ``dst`` only after the new one is ready)."""
+    """Move the verified ``tmp`` to ``dst`` (an existing ``dst`` is replaced last)."""
     if dst.exists():
         old = sibling(dst, OLD_SUFFIX)
         os.replace(dst, old)
@@ -124,12 +130,17 @@ def _summary(src: SourceDataset, report: ConversionReport) -> None:
 
 
 def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
-    """Convert ``job.input`` into ``job.output`` (see module docstring); raise ConversionError on bad input."""
+    """Convert ``job.input`` into ``job.output`` ; raise ConversionError on bad input."""
     started = time.perf_counter()
     src_root, dst = check_paths(job)
     src = read_source(src_root)
-    report = ConversionReport(source=str(src_root), output=str(dst), source_version=src.version,
-                              converter=converter_name, dry_run=job.dry_run)
+    report = ConversionReport(
+        source=str(src_root),
+        output=str(dst),
+        source_version=src.version,
+        converter=converter_name,
+        dry_run=job.dry_run,
+    )
     _summary(src, report)
     report.checks_passed.append("metadata of the source is complete and consistent")
     if job.dry_run:
@@ -139,8 +150,11 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
             for key in src.video_keys:
                 info = probe(src.video_file(key, ep.index), src.fps)
                 if info.frames != ep.length:
-                    raise ConversionError(info.path, f"holds {info.frames} frames but episode {ep.index} has "
-                                          f"length {ep.length}", "restore the matching video")
+                    raise ConversionError(
+                        info.path,
+                        f"holds {info.frames} frames but episode {ep.index} has length {ep.length}",
+                        "restore the matching video",
+                    )
         report.checks_passed.append("every episode's video stream has the right frame count and rate")
         report.extra_files = {str(p.relative_to(src_root)): "(would be copied)" for p in src.extra_files}
         report.seconds["total"] = round(time.perf_counter() - started, 3)
@@ -163,8 +177,14 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
             from lerobot_local.convert.verify import verify_conversion
 
             verify_started = time.perf_counter()
-            result = verify_conversion(src, tmp, job.verify, written.renumbered_episodes, plan_tasks(src),
-                                       progress=job.write.progress)
+            result = verify_conversion(
+                src,
+                tmp,
+                job.verify,
+                written.renumbered_episodes,
+                plan_tasks(src),
+                progress=job.write.progress,
+            )
             report.seconds["verify"] = round(time.perf_counter() - verify_started, 3)
             report.verification = asdict(result)
             report.checks_passed.extend(result.checks)

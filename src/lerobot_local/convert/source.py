@@ -70,21 +70,29 @@ class SourceDataset:
 
     def data_file(self, episode_index: int) -> Path:
         """Path of the episode's parquet file, from the ``data_path`` template."""
-        rel = _format_template(self, "data_path", episode_chunk=self.chunk_of(episode_index),
-                               episode_index=episode_index)
+        rel = _format_template(
+            self, "data_path", episode_chunk=self.chunk_of(episode_index), episode_index=episode_index
+        )
         return _inside(self.root, rel, "data_path")
 
     def video_file(self, video_key: str, episode_index: int) -> Path:
         """Path of the episode's mp4 file for one camera, from the ``video_path`` template."""
-        rel = _format_template(self, "video_path", episode_chunk=self.chunk_of(episode_index),
-                               video_key=video_key, episode_index=episode_index)
+        rel = _format_template(
+            self,
+            "video_path",
+            episode_chunk=self.chunk_of(episode_index),
+            video_key=video_key,
+            episode_index=episode_index,
+        )
         return _inside(self.root, rel, "video_path")
 
     def known_files(self) -> set[Path]:
         """Every file the converter reads (metadata, data, videos), as absolute paths."""
         meta = self.root / "meta"
-        files = {meta / name for name in ("info.json", "episodes.jsonl", "tasks.jsonl",
-                                           "episodes_stats.jsonl", "stats.json")}
+        files = {
+            meta / name
+            for name in ("info.json", "episodes.jsonl", "tasks.jsonl", "episodes_stats.jsonl", "stats.json")
+        }
         for ep in self.episodes:
             files.add(self.data_file(ep.index))
             files.update(self.video_file(k, ep.index) for k in self.video_keys)
@@ -95,14 +103,20 @@ def _format_template(ds: SourceDataset, name: str, **values: Any) -> str:
     template = ds.info.get(name)
     info_path = ds.root / "meta" / "info.json"
     if not isinstance(template, str) or not template:
-        raise ConversionError(info_path, f"'{name}' is missing or not a string",
-                              f"restore the '{name}' path template written by LeRobot")
+        raise ConversionError(
+            info_path,
+            f"'{name}' is missing or not a string",
+            f"restore the '{name}' path template written by LeRobot",
+        )
     try:
         return template.format(**values)
     except (KeyError, IndexError, ValueError) as exc:
-        raise ConversionError(info_path, f"the '{name}' template {template!r} cannot be filled ({exc!r})",
-                              "restore the template written by LeRobot (e.g. "
-                              "'data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet')") from exc
+        raise ConversionError(
+            info_path,
+            f"the '{name}' template {template!r} cannot be filled ({exc!r})",
+            "restore the template written by LeRobot (e.g. "
+            "'data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet')",
+        ) from exc
 
 
 def _inside(root: Path, rel: str, what: str) -> Path:
@@ -110,25 +124,34 @@ def _inside(root: Path, rel: str, what: str) -> Path:
     info_path = root / "meta" / "info.json"
     candidate = Path(rel)
     if candidate.is_absolute() or ".." in candidate.parts:
-        raise ConversionError(info_path, f"'{what}' points outside the dataset ({rel!r})",
-                              "use a relative path template inside the dataset folder")
+        raise ConversionError(
+            info_path,
+            f"'{what}' points outside the dataset ({rel!r})",
+            "use a relative path template inside the dataset folder",
+        )
     path = root / candidate
     real_root = os.path.realpath(root)
     if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
-        raise ConversionError(path, "is a symbolic link leading outside the dataset",
-                              "replace the link by the real file inside the dataset folder")
+        raise ConversionError(
+            path,
+            "is a symbolic link leading outside the dataset",
+            "replace the link by the real file inside the dataset folder",
+        )
     return path
 
 
 def read_json(path: Path) -> Any:
     """Read a JSON file, turning every failure into a ConversionError naming the file."""
     if not path.is_file():
-        raise ConversionError(path, "does not exist", "point --input at a LeRobot dataset folder (it holds meta/)")
+        raise ConversionError(
+            path, "does not exist", "point --input at a LeRobot dataset folder (it holds meta/)"
+        )
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConversionError(path, f"is not valid JSON ({exc})",
-                              "restore the file from your backup or re-record the dataset") from exc
+        raise ConversionError(
+            path, f"is not valid JSON ({exc})", "restore the file from your backup or re-record the dataset"
+        ) from exc
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -146,8 +169,9 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ConversionError(path, f"line {lineno} is not valid JSON ({exc.msg})",
-                                  "fix or remove that line") from exc
+            raise ConversionError(
+                path, f"line {lineno} is not valid JSON ({exc.msg})", "fix or remove that line"
+            ) from exc
         if not isinstance(row, dict):
             raise ConversionError(path, f"line {lineno} is not a JSON object", "fix or remove that line")
         rows.append(row)
@@ -157,8 +181,11 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def _int_field(row: dict[str, Any], key: str, path: Path, lineno: int, minimum: int = 0) -> int:
     value = row.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConversionError(path, f"entry {lineno} has {key}={value!r}, expected an integer >= {minimum}",
-                              f"correct '{key}' in that entry")
+        raise ConversionError(
+            path,
+            f"entry {lineno} has {key}={value!r}, expected an integer >= {minimum}",
+            f"correct '{key}' in that entry",
+        )
     return value
 
 
@@ -167,23 +194,39 @@ def _validate_info(info: Any, path: Path) -> dict[str, Any]:
         raise ConversionError(path, "is not a JSON object", "restore meta/info.json written by LeRobot")
     missing = [k for k in REQUIRED_INFO_FIELDS if k not in info]
     if missing:
-        raise ConversionError(path, f"lacks the field(s) {', '.join(missing)}",
-                              "restore meta/info.json written by LeRobot")
+        raise ConversionError(
+            path, f"lacks the field(s) {', '.join(missing)}", "restore meta/info.json written by LeRobot"
+        )
     version = info["codebase_version"]
     if version == "v3.0":
-        raise ConversionError(path, "already describes a v3.0 dataset",
-                              "no conversion is needed: point dataset.root at this folder")
+        raise ConversionError(
+            path,
+            "already describes a v3.0 dataset",
+            "no conversion is needed: point dataset.root at this folder",
+        )
     if version not in SUPPORTED_SOURCE_VERSIONS:
-        raise ConversionError(path, f"has codebase_version={version!r}, which lerobot-convert-local cannot read",
-                              f"convert from one of {', '.join(SUPPORTED_SOURCE_VERSIONS)}")
+        raise ConversionError(
+            path,
+            f"has codebase_version={version!r}, which lerobot-convert-local cannot read",
+            f"convert from one of {', '.join(SUPPORTED_SOURCE_VERSIONS)}",
+        )
     fps = info["fps"]
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or not 0 < fps <= 1000:
+    if (
+        isinstance(fps, bool)
+        or not isinstance(fps, (int, float))
+        or not math.isfinite(fps)
+        or not 0 < fps <= 1000
+    ):
         raise ConversionError(path, f"has fps={fps!r}", "set 'fps' to the recording rate (e.g. 30)")
     if float(fps) != int(fps):
-        raise ConversionError(path, f"has a non-integer fps={fps!r}", "set 'fps' to the integer recording rate")
+        raise ConversionError(
+            path, f"has a non-integer fps={fps!r}", "set 'fps' to the integer recording rate"
+        )
     chunks = info["chunks_size"]
     if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks <= 0:
-        raise ConversionError(path, f"has chunks_size={chunks!r}", "restore chunks_size (LeRobot writes 1000)")
+        raise ConversionError(
+            path, f"has chunks_size={chunks!r}", "restore chunks_size (LeRobot writes 1000)"
+        )
     features = info["features"]
     if not isinstance(features, dict) or not features:
         raise ConversionError(path, "has no 'features'", "restore the features written by LeRobot")
@@ -191,11 +234,16 @@ def _validate_info(info: Any, path: Path) -> dict[str, Any]:
         if not isinstance(feature, dict) or not isinstance(feature.get("dtype"), str):
             raise ConversionError(path, f"feature {key!r} has no 'dtype'", "restore the feature definition")
         if not isinstance(feature.get("shape"), list):
-            raise ConversionError(path, f"feature {key!r} has no 'shape' list", "restore the feature definition")
+            raise ConversionError(
+                path, f"feature {key!r} has no 'shape' list", "restore the feature definition"
+            )
     if any(f["dtype"] == "video" for f in features.values()) and not isinstance(info.get("video_path"), str):
-        raise ConversionError(path, "declares video features but no 'video_path' template",
-                              "restore 'video_path' (e.g. "
-                              "'videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4')")
+        raise ConversionError(
+            path,
+            "declares video features but no 'video_path' template",
+            "restore 'video_path' (e.g. "
+            "'videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4')",
+        )
     return info
 
 
@@ -203,8 +251,11 @@ def detect_version(root: Path) -> str:
     """Return ``codebase_version`` from ``root/meta/info.json`` (validated only as far as needed)."""
     info = read_json(root / "meta" / "info.json")
     if not isinstance(info, dict) or not isinstance(info.get("codebase_version"), str):
-        raise ConversionError(root / "meta" / "info.json", "has no 'codebase_version' string",
-                              "restore meta/info.json written by LeRobot")
+        raise ConversionError(
+            root / "meta" / "info.json",
+            "has no 'codebase_version' string",
+            "restore meta/info.json written by LeRobot",
+        )
     return info["codebase_version"]
 
 
@@ -235,10 +286,13 @@ def read_source(root: Path) -> SourceDataset:
         length = _int_field(row, "length", episodes_path, lineno, minimum=1)
         ep_tasks = row.get("tasks", [])
         if not isinstance(ep_tasks, list) or not all(isinstance(t, str) for t in ep_tasks):
-            raise ConversionError(episodes_path, f"episode {idx} has tasks={ep_tasks!r}",
-                                  "give 'tasks' as a list of strings")
+            raise ConversionError(
+                episodes_path, f"episode {idx} has tasks={ep_tasks!r}", "give 'tasks' as a list of strings"
+            )
         if idx in seen:
-            raise ConversionError(episodes_path, f"episode_index {idx} appears twice", "remove the duplicate line")
+            raise ConversionError(
+                episodes_path, f"episode_index {idx} appears twice", "remove the duplicate line"
+            )
         seen.add(idx)
         episodes.append(SourceEpisode(index=idx, tasks=list(ep_tasks), length=length))
     if not episodes:
@@ -246,14 +300,18 @@ def read_source(root: Path) -> SourceDataset:
     episodes.sort(key=lambda e: e.index)
     declared = info["total_episodes"]
     if declared != len(episodes):
-        raise ConversionError(meta / "info.json",
-                              f"says total_episodes={declared!r} but meta/episodes.jsonl lists {len(episodes)}",
-                              "correct total_episodes (or restore the missing lines of episodes.jsonl)")
+        raise ConversionError(
+            meta / "info.json",
+            f"says total_episodes={declared!r} but meta/episodes.jsonl lists {len(episodes)}",
+            "correct total_episodes (or restore the missing lines of episodes.jsonl)",
+        )
     if "total_frames" in info and info["total_frames"] != sum(e.length for e in episodes):
-        raise ConversionError(meta / "info.json",
-                              f"says total_frames={info['total_frames']!r} but the episode lengths in "
-                              f"meta/episodes.jsonl add up to {sum(e.length for e in episodes)}",
-                              "correct total_frames or the episode lengths")
+        raise ConversionError(
+            meta / "info.json",
+            f"says total_frames={info['total_frames']!r} but the episode lengths in "
+            f"meta/episodes.jsonl add up to {sum(e.length for e in episodes)}",
+            "correct total_frames or the episode lengths",
+        )
 
     if info["codebase_version"] == "v2.1":
         stats_path = meta / "episodes_stats.jsonl"
@@ -261,12 +319,17 @@ def read_source(root: Path) -> SourceDataset:
         for lineno, row in enumerate(read_jsonl(stats_path), start=1):
             idx = _int_field(row, "episode_index", stats_path, lineno)
             if not isinstance(row.get("stats"), dict):
-                raise ConversionError(stats_path, f"entry {lineno} has no 'stats' object", "restore that entry")
+                raise ConversionError(
+                    stats_path, f"entry {lineno} has no 'stats' object", "restore that entry"
+                )
             by_index[idx] = row["stats"]
         for ep in episodes:
             if ep.index not in by_index:
-                raise ConversionError(stats_path, f"has no stats for episode {ep.index}",
-                                      "restore that line, or convert with --stats=recompute")
+                raise ConversionError(
+                    stats_path,
+                    f"has no stats for episode {ep.index}",
+                    "restore that line, or convert with --stats=recompute",
+                )
             ep.stats = by_index[ep.index]
 
     ds = SourceDataset(root=root, info=info, episodes=episodes, tasks=tasks)

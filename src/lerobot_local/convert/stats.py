@@ -14,7 +14,9 @@ import numpy as np
 STAT_KEYS = ("min", "max", "mean", "std", "count")
 
 
-def sample_indices(length: int, min_samples: int = 100, max_samples: int = 10_000, power: float = 0.75) -> list[int]:
+def sample_indices(
+    length: int, min_samples: int = 100, max_samples: int = 10_000, power: float = 0.75
+) -> list[int]:
     """Frame indices LeRobot samples to compute image statistics of an episode of ``length`` frames."""
     lower = min(min_samples, length)
     count = max(lower, min(int(length**power), max_samples))
@@ -36,17 +38,26 @@ def numeric_stats(values: np.ndarray) -> dict[str, np.ndarray]:
     if raw.ndim == 1:
         raw = raw[:, None]
     array = raw.astype(np.float64)
-    return {"min": raw.min(axis=0), "max": raw.max(axis=0), "mean": array.mean(axis=0),
-            "std": array.std(axis=0), "count": np.array([array.shape[0]])}
+    return {
+        "min": raw.min(axis=0),
+        "max": raw.max(axis=0),
+        "mean": array.mean(axis=0),
+        "std": array.std(axis=0),
+        "count": np.array([array.shape[0]]),
+    }
 
 
 def image_stats(images_nchw: np.ndarray) -> dict[str, np.ndarray]:
     """Per-channel statistics of uint8 ``(n, c, h, w)`` images scaled to [0, 1], shape (c, 1, 1)."""
     array = images_nchw.astype(np.float64) / 255.0
     axes = (0, 2, 3)
-    return {"min": array.min(axis=axes, keepdims=True)[0], "max": array.max(axis=axes, keepdims=True)[0],
-            "mean": array.mean(axis=axes, keepdims=True)[0], "std": array.std(axis=axes, keepdims=True)[0],
-            "count": np.array([array.shape[0]])}
+    return {
+        "min": array.min(axis=axes, keepdims=True)[0],
+        "max": array.max(axis=axes, keepdims=True)[0],
+        "mean": array.mean(axis=axes, keepdims=True)[0],
+        "std": array.std(axis=axes, keepdims=True)[0],
+        "count": np.array([array.shape[0]]),
+    }
 
 
 def aggregate(stats_list: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, np.ndarray]]:
@@ -54,8 +65,11 @@ def aggregate(stats_list: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str
     keys = sorted({k for stats in stats_list for k in stats})
     result: dict[str, dict[str, np.ndarray]] = {}
     for key in keys:
-        items = [{s: np.asarray(v, dtype=np.float64) for s, v in stats[key].items()}
-                 for stats in stats_list if key in stats]
+        items = [
+            {s: np.asarray(v, dtype=np.float64) for s, v in stats[key].items()}
+            for stats in stats_list
+            if key in stats
+        ]
         means = np.stack([i["mean"] for i in items])
         counts = np.stack([i["count"] for i in items]).reshape(-1)
         total = counts.sum()
@@ -63,9 +77,13 @@ def aggregate(stats_list: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str
         mean = (means * weights).sum(axis=0) / total
         stds = np.stack([i["std"] for i in items])
         variance = ((stds**2 + (means - mean) ** 2) * weights).sum(axis=0) / total
-        agg = {"min": np.min(np.stack([i["min"] for i in items]), axis=0),
-               "max": np.max(np.stack([i["max"] for i in items]), axis=0),
-               "mean": mean, "std": np.sqrt(variance), "count": np.array([int(total)])}
+        agg = {
+            "min": np.min(np.stack([i["min"] for i in items]), axis=0),
+            "max": np.max(np.stack([i["max"] for i in items]), axis=0),
+            "mean": mean,
+            "std": np.sqrt(variance),
+            "count": np.array([int(total)]),
+        }
         for q in [k for k in items[0] if k.startswith("q") and k[1:].isdigit()]:
             if all(q in i for i in items):
                 agg[q] = (np.stack([i[q] for i in items]) * weights).sum(axis=0) / total

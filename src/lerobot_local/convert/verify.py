@@ -74,22 +74,40 @@ def _decode_image_cell(src: SourceDataset, cell: Any) -> np.ndarray:
         return np.asarray(img.convert("RGB"))
 
 
-def verify_conversion(src: SourceDataset, out: Path, mode: str, renumbered: dict[int, int],
-                      task_map: dict[int, int], max_episodes: int = 20, progress: bool = True) -> VerifyResult:
+def verify_conversion(
+    src: SourceDataset,
+    out: Path,
+    mode: str,
+    renumbered: dict[int, int],
+    task_map: dict[int, int],
+    max_episodes: int = 20,
+    progress: bool = True,
+) -> VerifyResult:
     """Load ``out`` with the installed LeRobot and compare frames with ``src``; raise on any difference."""
     from lerobot_local import compat
 
     result = VerifyResult(mode=mode, lerobot_version=compat.lerobot_version())
     dataset = compat.load_lerobot_dataset(out, video_backend="pyav")
     if dataset.num_episodes != len(src.episodes) or dataset.num_frames != src.total_frames:
-        raise ConversionError(out, f"LeRobot loads {dataset.num_episodes} episodes / {dataset.num_frames} frames, "
-                              f"expected {len(src.episodes)} / {src.total_frames}", "report this as a bug")
-    result.checks.append(f"LeRobot {result.lerobot_version} loads {dataset.num_episodes} episodes, "
-                         f"{dataset.num_frames} frames")
+        raise ConversionError(
+            out,
+            f"LeRobot loads {dataset.num_episodes} episodes / {dataset.num_frames} frames, "
+            f"expected {len(src.episodes)} / {src.total_frames}",
+            "report this as a bug",
+        )
+    result.checks.append(
+        f"LeRobot {result.lerobot_version} loads {dataset.num_episodes} episodes, {dataset.num_frames} frames"
+    )
     if dataset.fps != src.fps:
-        raise ConversionError(out, f"LeRobot reads fps={dataset.fps}, expected {src.fps}", "report this as a bug")
-    episodes = range(len(src.episodes)) if mode == "full" else _quick_episodes(len(src.episodes), max_episodes)
-    total = sum(src.episodes[i].length if mode == "full" else min(2, src.episodes[i].length) for i in episodes)
+        raise ConversionError(
+            out, f"LeRobot reads fps={dataset.fps}, expected {src.fps}", "report this as a bug"
+        )
+    episodes = (
+        range(len(src.episodes)) if mode == "full" else _quick_episodes(len(src.episodes), max_episodes)
+    )
+    total = sum(
+        src.episodes[i].length if mode == "full" else min(2, src.episodes[i].length) for i in episodes
+    )
     bar = tqdm(total=total, desc=f"verify ({mode})", unit="frame", disable=not progress)
     start = 0
     starts = np.cumsum([0] + [ep.length for ep in src.episodes])
@@ -116,22 +134,31 @@ def verify_conversion(src: SourceDataset, out: Path, mode: str, renumbered: dict
                 if got.shape != expected.shape and got.size == expected.size:
                     got = got.reshape(expected.shape)
                 if not np.array_equal(got.astype(expected.dtype, copy=False), expected):
-                    raise ConversionError(out, f"{where}: '{key}' is {got.tolist()} after conversion but "
-                                          f"{expected.tolist()} in the source", "report this as a bug")
+                    raise ConversionError(
+                        out,
+                        f"{where}: '{key}' is {got.tolist()} after conversion but "
+                        f"{expected.tolist()} in the source",
+                        "report this as a bug",
+                    )
             if item["task"] != src.tasks[int(row["task_index"])]:
-                raise ConversionError(out, f"{where}: task {item['task']!r} differs from the source",
-                                      "report this as a bug")
+                raise ConversionError(
+                    out, f"{where}: task {item['task']!r} differs from the source", "report this as a bug"
+                )
             for key in src.video_keys:
                 if not np.array_equal(_as_uint8_hwc(item[key]), decoded[key][f]):
-                    raise ConversionError(out, f"{where}: decoded '{key}' differs from the source video",
-                                          "report this as a bug")
+                    raise ConversionError(
+                        out, f"{where}: decoded '{key}' differs from the source video", "report this as a bug"
+                    )
             for key in src.image_keys:
                 if not np.array_equal(_as_uint8_hwc(item[key]), _decode_image_cell(src, row[key])):
-                    raise ConversionError(out, f"{where}: image '{key}' differs from the source",
-                                          "report this as a bug")
+                    raise ConversionError(
+                        out, f"{where}: image '{key}' differs from the source", "report this as a bug"
+                    )
             result.frames_compared += 1
             bar.update()
     bar.close()
-    result.checks.append(f"{result.frames_compared} frames equal to the source (state, action, timestamps, "
-                         f"indices, task, {len(src.video_keys) + len(src.image_keys)} camera(s))")
+    result.checks.append(
+        f"{result.frames_compared} frames equal to the source (state, action, timestamps, "
+        f"indices, task, {len(src.video_keys) + len(src.image_keys)} camera(s))"
+    )
     return result

@@ -32,7 +32,12 @@ class StreamInfo:
 
     def same_encoding(self, other: StreamInfo) -> bool:
         return (self.codec, self.width, self.height, self.pix_fmt, self.time_base) == (
-            other.codec, other.width, other.height, other.pix_fmt, other.time_base)
+            other.codec,
+            other.width,
+            other.height,
+            other.pix_fmt,
+            other.time_base,
+        )
 
 
 def probe(path: Path, fps: int) -> StreamInfo:
@@ -58,19 +63,34 @@ def probe(path: Path, fps: int) -> StreamInfo:
                 prev_pts = packet.pts
             ctx = stream.codec_context
             rate = stream.average_rate or stream.guessed_rate
-            info = StreamInfo(path=path, codec=ctx.name, width=ctx.width, height=ctx.height,
-                              pix_fmt=ctx.pix_fmt, time_base=tb, frames=frames, end_ticks=end,
-                              first_dts=first_dts or 0, rate=Fraction(rate) if rate else None)
+            info = StreamInfo(
+                path=path,
+                codec=ctx.name,
+                width=ctx.width,
+                height=ctx.height,
+                pix_fmt=ctx.pix_fmt,
+                time_base=tb,
+                frames=frames,
+                end_ticks=end,
+                first_dts=first_dts or 0,
+                rate=Fraction(rate) if rate else None,
+            )
     except ConversionError:
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise ConversionError(path, f"cannot be read as a video ({exc})",
-                              "restore the file from your backup or re-encode the episode") from exc
+        raise ConversionError(
+            path,
+            f"cannot be read as a video ({exc})",
+            "restore the file from your backup or re-encode the episode",
+        ) from exc
     if frames == 0 or prev_pts is None:
         raise ConversionError(path, "holds no video frames", "restore the file or re-record the episode")
     if info.rate is not None and abs(float(info.rate) - fps) > 0.01 * fps:
-        raise ConversionError(path, f"runs at {float(info.rate):.3f} fps but meta/info.json says fps={fps}",
-                              "correct 'fps' in meta/info.json, or re-encode the video at that rate")
+        raise ConversionError(
+            path,
+            f"runs at {float(info.rate):.3f} fps but meta/info.json says fps={fps}",
+            "correct 'fps' in meta/info.json, or re-encode the video at that rate",
+        )
     return info
 
 
@@ -106,12 +126,15 @@ class VideoConcatenator:
     def append(self, info: StreamInfo) -> EpisodeSpan:
         """Copy every packet of ``info.path`` after what is already written; return the episode's span."""
         if not info.same_encoding(self.template):
-            raise ConversionError(info.path, f"is encoded differently ({info.codec} {info.width}x{info.height} "
-                                  f"{info.pix_fmt}, time base {info.time_base}) from "
-                                  f"{self.template.path.name} ({self.template.codec} {self.template.width}x"
-                                  f"{self.template.height} {self.template.pix_fmt}, time base "
-                                  f"{self.template.time_base})",
-                                  "re-encode the camera's episodes with the same settings before converting")
+            raise ConversionError(
+                info.path,
+                f"is encoded differently ({info.codec} {info.width}x{info.height} "
+                f"{info.pix_fmt}, time base {info.time_base}) from "
+                f"{self.template.path.name} ({self.template.codec} {self.template.width}x"
+                f"{self.template.height} {self.template.pix_fmt}, time base "
+                f"{self.template.time_base})",
+                "re-encode the camera's episodes with the same settings before converting",
+            )
         offset = self._offset
         if self._last_dts is not None and offset + info.first_dts <= self._last_dts:
             offset = self._last_dts - info.first_dts + 1  # keep decode timestamps strictly increasing

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from lerobot_local.convert import layout, stats
 from lerobot_local.convert.errors import ConversionError
-from lerobot_local.convert.source import INDEX_COLUMNS, SourceDataset
+from lerobot_local.convert.source import SourceDataset
 from lerobot_local.convert.video import StreamInfo, VideoConcatenator, probe
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
@@ -78,8 +78,9 @@ def write_dataset(src: SourceDataset, out: Path, opts: WriteOptions) -> WriteRes
     result.renumbered_tasks = {o: n for o, n in task_map.items() if o != n}
     new_index = {ep.index: i for i, ep in enumerate(src.episodes)}
     result.renumbered_episodes = {o: n for o, n in new_index.items() if o != n}
-    rows: list[dict[str, Any]] = [{"episode_index": new_index[ep.index], "length": ep.length}
-                                  for ep in src.episodes]
+    rows: list[dict[str, Any]] = [
+        {"episode_index": new_index[ep.index], "length": ep.length} for ep in src.episodes
+    ]
 
     numeric_stats = _write_data(src, out, opts, task_map, rows)
     for key in src.video_keys:
@@ -101,12 +102,16 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
     try:
         return pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
-        raise ConversionError(path, f"is not a readable parquet file ({exc})",
-                              "restore the file from your backup (it may be truncated)") from exc
+        raise ConversionError(
+            path,
+            f"is not a readable parquet file ({exc})",
+            "restore the file from your backup (it may be truncated)",
+        ) from exc
 
 
-def _write_data(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dict[int, int],
-                rows: list[dict[str, Any]]) -> list[dict[str, dict[str, np.ndarray]]]:
+def _write_data(
+    src: SourceDataset, out: Path, opts: WriteOptions, task_map: dict[int, int], rows: list[dict[str, Any]]
+) -> list[dict[str, dict[str, np.ndarray]]]:
     """Stream every episode into size-capped data files; return per-episode numeric stats."""
     numeric_keys = [k for k, f in src.features.items() if f["dtype"] not in ("video", "image", "string")]
     required = [k for k, f in src.features.items() if f["dtype"] != "video"]
@@ -119,18 +124,24 @@ def _write_data(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dic
     all_stats = []
     bar = _Bar(opts.progress, total=len(src.episodes), desc="data", unit="ep")
     try:
-        for ep, row in zip(src.episodes, rows):
+        for ep, row in zip(src.episodes, rows, strict=True):
             path = src.data_file(ep.index)
             pfile = _open_parquet(path)
             names = pfile.schema_arrow.names
             missing = [c for c in required if c not in names]
             if missing:
-                raise ConversionError(path, f"lacks the column(s) {', '.join(missing)} declared in meta/info.json",
-                                      "restore the file, or remove those features from meta/info.json")
+                raise ConversionError(
+                    path,
+                    f"lacks the column(s) {', '.join(missing)} declared in meta/info.json",
+                    "restore the file, or remove those features from meta/info.json",
+                )
             if pfile.metadata.num_rows != ep.length:
-                raise ConversionError(path, f"has {pfile.metadata.num_rows} rows but meta/episodes.jsonl says "
-                                      f"episode {ep.index} has length {ep.length}",
-                                      "correct 'length' in meta/episodes.jsonl or restore the parquet file")
+                raise ConversionError(
+                    path,
+                    f"has {pfile.metadata.num_rows} rows but meta/episodes.jsonl says "
+                    f"episode {ep.index} has length {ep.length}",
+                    "correct 'length' in meta/episodes.jsonl or restore the parquet file",
+                )
             size = path.stat().st_size
             if writer is not None and file_bytes > 0 and file_bytes + size > limit:
                 writer.close()
@@ -141,8 +152,14 @@ def _write_data(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dic
                 target.parent.mkdir(parents=True, exist_ok=True)
                 schema = schema or _output_schema(pfile.schema_arrow, required)
                 writer = pq.ParquetWriter(target, schema)
-            row.update({"data/chunk_index": chunk, "data/file_index": file_idx,
-                        "dataset_from_index": frames_done, "dataset_to_index": frames_done + ep.length})
+            row.update(
+                {
+                    "data/chunk_index": chunk,
+                    "data/file_index": file_idx,
+                    "dataset_from_index": frames_done,
+                    "dataset_to_index": frames_done + ep.length,
+                }
+            )
             collected: dict[str, list[np.ndarray]] = {k: [] for k in numeric_keys}
             task_order: list[int] = []
             offset = frames_done
@@ -158,8 +175,11 @@ def _write_data(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dic
                         collected[k].append(_to_numpy(table[k]))
                     writer.write_table(_conform(table, schema, path))
             except (pa.ArrowInvalid, OSError) as exc:
-                raise ConversionError(path, f"cannot be read to the end ({exc})",
-                                      "restore the file from your backup (it may be truncated)") from exc
+                raise ConversionError(
+                    path,
+                    f"cannot be read to the end ({exc})",
+                    "restore the file from your backup (it may be truncated)",
+                ) from exc
             inverse = {new: old for old, new in task_map.items()}
             row["tasks"] = [src.tasks[inverse[t]] for t in task_order]
             all_stats.append({k: stats.numeric_stats(np.concatenate(v)) for k, v in collected.items() if v})
@@ -176,8 +196,11 @@ def _write_data(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dic
 def _to_numpy(column: pa.ChunkedArray) -> np.ndarray:
     """A numeric column as ``(rows,)`` or, for list columns, ``(rows, width)``."""
     array = column.combine_chunks()
-    if pa.types.is_list(array.type) or pa.types.is_fixed_size_list(array.type) or pa.types.is_large_list(
-            array.type):
+    if (
+        pa.types.is_list(array.type)
+        or pa.types.is_fixed_size_list(array.type)
+        or pa.types.is_large_list(array.type)
+    ):
         flat = array.flatten().to_numpy(zero_copy_only=False)
         return flat.reshape(len(array), -1) if len(array) else flat.reshape(0, 0)
     return array.to_numpy(zero_copy_only=False)
@@ -193,26 +216,36 @@ def _conform(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
     try:
         return table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as exc:
-        raise ConversionError(path, f"has column types that differ from the first episode ({exc})",
-                              "re-export this episode with the dataset's feature types") from exc
+        raise ConversionError(
+            path,
+            f"has column types that differ from the first episode ({exc})",
+            "re-export this episode with the dataset's feature types",
+        ) from exc
 
 
-def _renumber(table: pa.Table, path: Path, old_ep: int, new_ep: int, offset: int,
-              task_lookup: np.ndarray) -> pa.Table:
+def _renumber(
+    table: pa.Table, path: Path, old_ep: int, new_ep: int, offset: int, task_lookup: np.ndarray
+) -> pa.Table:
     """Check the episode's index columns and renumber them into the output's contiguous ranges."""
     episode = table["episode_index"].to_numpy(zero_copy_only=False)
     if episode.size and (episode != old_ep).any():
         bad = int(episode[episode != old_ep][0])
-        raise ConversionError(path, f"holds rows of episode {bad} although it is the file of episode {old_ep}",
-                              "restore the file; each v2.x episode file holds exactly one episode")
+        raise ConversionError(
+            path,
+            f"holds rows of episode {bad} although it is the file of episode {old_ep}",
+            "restore the file; each v2.x episode file holds exactly one episode",
+        )
     tasks = table["task_index"].to_numpy(zero_copy_only=False).astype(np.int64)
     unknown = (tasks < 0) | (tasks >= task_lookup.size)
     if not unknown.any():
         unknown = task_lookup[tasks] < 0
     if unknown.any():
         bad = int(tasks[unknown][0])
-        raise ConversionError(path, f"uses task_index {bad}, which meta/tasks.jsonl does not define",
-                              "add the task to meta/tasks.jsonl or fix the task_index column")
+        raise ConversionError(
+            path,
+            f"uses task_index {bad}, which meta/tasks.jsonl does not define",
+            "add the task to meta/tasks.jsonl or fix the task_index column",
+        )
     replacements = {
         "episode_index": pa.array(np.full(table.num_rows, new_ep, dtype=np.int64)),
         "index": pa.array(np.arange(offset, offset + table.num_rows, dtype=np.int64)),
@@ -225,20 +258,24 @@ def _renumber(table: pa.Table, path: Path, old_ep: int, new_ep: int, offset: int
     return table
 
 
-def _write_videos(src: SourceDataset, out: Path, opts: WriteOptions, key: str,
-                  rows: list[dict[str, Any]]) -> None:
+def _write_videos(
+    src: SourceDataset, out: Path, opts: WriteOptions, key: str, rows: list[dict[str, Any]]
+) -> None:
     """Concatenate one camera's episode files into size-capped mp4 files; fill the episode rows."""
     chunk, file_idx, file_bytes, concat, template = 0, 0, 0, None, None
     limit = opts.video_file_size_mb * 1024 * 1024
     bar = _Bar(opts.progress, total=len(src.episodes), desc=f"video {key}", unit="ep")
     try:
-        for ep, row in zip(src.episodes, rows):
+        for ep, row in zip(src.episodes, rows, strict=True):
             path = src.video_file(key, ep.index)
             info: StreamInfo = probe(path, src.fps)
             if info.frames != ep.length:
-                raise ConversionError(path, f"holds {info.frames} frames but episode {ep.index} has {ep.length} "
-                                      "rows in its parquet file and in meta/episodes.jsonl",
-                                      "restore the matching video, or re-record the episode")
+                raise ConversionError(
+                    path,
+                    f"holds {info.frames} frames but episode {ep.index} has {ep.length} "
+                    "rows in its parquet file and in meta/episodes.jsonl",
+                    "restore the matching video, or re-record the episode",
+                )
             template = template or info
             size = path.stat().st_size
             if concat is not None and file_bytes > 0 and file_bytes + size > limit:
@@ -249,9 +286,14 @@ def _write_videos(src: SourceDataset, out: Path, opts: WriteOptions, key: str,
                 target = out / layout.VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file_idx)
                 concat = VideoConcatenator(target, template)
             span = concat.append(info)
-            row.update({f"videos/{key}/chunk_index": chunk, f"videos/{key}/file_index": file_idx,
-                        f"videos/{key}/from_timestamp": span.from_timestamp,
-                        f"videos/{key}/to_timestamp": span.to_timestamp})
+            row.update(
+                {
+                    f"videos/{key}/chunk_index": chunk,
+                    f"videos/{key}/file_index": file_idx,
+                    f"videos/{key}/from_timestamp": span.from_timestamp,
+                    f"videos/{key}/to_timestamp": span.to_timestamp,
+                }
+            )
             file_bytes += size
             bar.update()
     finally:
@@ -291,14 +333,15 @@ def _decode_images(src: SourceDataset, ep_index: int, key: str, indices: list[in
     return np.stack(images)
 
 
-def _episode_stats(src: SourceDataset, opts: WriteOptions, numeric: list[dict[str, Any]],
-                   result: WriteResult) -> list[dict[str, dict[str, Any]]]:
+def _episode_stats(
+    src: SourceDataset, opts: WriteOptions, numeric: list[dict[str, Any]], result: WriteResult
+) -> list[dict[str, dict[str, Any]]]:
     """Per-episode stats: the source's (v2.1) or computed (v2.0, or when asked), index columns recomputed."""
     recompute = opts.recompute_stats or src.version == "v2.0"
     visual = src.video_keys + src.image_keys
     out = []
     bar = _Bar(opts.progress and recompute and bool(visual), total=len(src.episodes), desc="stats", unit="ep")
-    for ep, num in zip(src.episodes, numeric):
+    for ep, num in zip(src.episodes, numeric, strict=True):
         if recompute:
             ep_stats: dict[str, Any] = dict(num)
             indices = stats.sample_indices(ep.length)
@@ -317,23 +360,33 @@ def _episode_stats(src: SourceDataset, opts: WriteOptions, numeric: list[dict[st
         out.append(ep_stats)
     bar.close()
     if recompute:
-        result.notes.append("per-episode statistics computed from the data (source has none or --stats=recompute)")
+        result.notes.append(
+            "per-episode statistics computed from the data (source has none or --stats=recompute)"
+        )
     return out
 
 
-def _write_meta(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dict[int, int],
-                rows: list[dict[str, Any]], episode_stats: list[dict[str, Any]]) -> None:
+def _write_meta(
+    src: SourceDataset,
+    out: Path,
+    opts: WriteOptions,
+    task_map: dict[int, int],
+    rows: list[dict[str, Any]],
+    episode_stats: list[dict[str, Any]],
+) -> None:
     import pandas as pd
 
     meta = out / "meta"
     meta.mkdir(parents=True, exist_ok=True)
-    tasks = pd.DataFrame({"task_index": [task_map[i] for i in sorted(src.tasks)]},
-                         index=pd.Index([src.tasks[i] for i in sorted(src.tasks)], name="task"))
+    tasks = pd.DataFrame(
+        {"task_index": [task_map[i] for i in sorted(src.tasks)]},
+        index=pd.Index([src.tasks[i] for i in sorted(src.tasks)], name="task"),
+    )
     tasks.to_parquet(out / layout.TASKS_PATH)
 
     jsonable = [stats.to_jsonable(s) for s in episode_stats]
     records = []
-    for row, ep_stats in zip(rows, jsonable):
+    for row, ep_stats in zip(rows, jsonable, strict=True):
         record = {"episode_index": row["episode_index"], "tasks": row["tasks"], "length": row["length"]}
         record.update({k: v for k, v in row.items() if k not in record})
         for key, values in ep_stats.items():
@@ -353,11 +406,20 @@ def _write_meta(src: SourceDataset, out: Path, opts: WriteOptions, task_map: dic
     info["codebase_version"] = layout.V30
     for obsolete in ("total_chunks", "total_videos"):
         info.pop(obsolete, None)
-    info.update({"total_episodes": len(rows), "total_frames": sum(r["length"] for r in rows),
-                 "total_tasks": len(src.tasks), "chunks_size": layout.FILES_PER_CHUNK,
-                 "data_files_size_in_mb": opts.data_file_size_mb, "video_files_size_in_mb": opts.video_file_size_mb,
-                 "data_path": layout.DATA_PATH, "video_path": layout.VIDEO_PATH if src.video_keys else None,
-                 "fps": src.fps, "splits": {"train": f"0:{len(rows)}"}})
+    info.update(
+        {
+            "total_episodes": len(rows),
+            "total_frames": sum(r["length"] for r in rows),
+            "total_tasks": len(src.tasks),
+            "chunks_size": layout.FILES_PER_CHUNK,
+            "data_files_size_in_mb": opts.data_file_size_mb,
+            "video_files_size_in_mb": opts.video_file_size_mb,
+            "data_path": layout.DATA_PATH,
+            "video_path": layout.VIDEO_PATH if src.video_keys else None,
+            "fps": src.fps,
+            "splits": {"train": f"0:{len(rows)}"},
+        }
+    )
     for feature in info["features"].values():
         if feature["dtype"] != "video":
             feature["fps"] = src.fps

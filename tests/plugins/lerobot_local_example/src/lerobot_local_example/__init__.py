@@ -13,7 +13,11 @@ from lerobot_local.results import CheckResult
 @hookimpl
 def lerobot_local_before_train(config: Any, settings: Any) -> list[CheckResult]:
     if os.environ.get("EXAMPLE_PLUGIN_FAIL") == "1":
-        return [CheckResult("example", "error", "the example plugin refuses this run", "unset EXAMPLE_PLUGIN_FAIL")]
+        return [
+            CheckResult(
+                "example", "error", "the example plugin refuses this run", "unset EXAMPLE_PLUGIN_FAIL"
+            )
+        ]
     return [CheckResult("example", "ok", f"example plugin saw batch_size={config.batch_size}")]
 
 
