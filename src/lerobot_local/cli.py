@@ -14,7 +14,7 @@ from pathlib import Path
 USAGE = """usage:
   lerobot-local doctor
   lerobot-local preflight --config_path=FILE [any lerobot-train flag ...] [--lerobot_local.KEY=VALUE ...]
-  lerobot-local preset NAME --dataset_root=PATH [--repo_id=local/grasp] [--output_dir=DIR] [--out=FILE]
+  lerobot-local preset NAME --dataset_root=PATH [--repo_id=local/grasp] [--output_dir=DIR] [--job_name=NAME] [--out=FILE]
 """
 
 ACTIVATION_PROBE = """
@@ -101,6 +101,7 @@ def preflight(argv: list[str]) -> int:
         print(f"lerobot-local: {line}")
     from lerobot.configs import parser
 
+    compat.register_policy_configs()
     outcome: dict[str, list] = {}
 
     def _preflight(cfg):
@@ -137,7 +138,10 @@ def preset(argv: list[str]) -> int:
         print(f"error: {exc.args[0]}", file=sys.stderr)
         return 2
     config = chosen.to_config(
-        flags["dataset_root"], repo_id=flags.get("repo_id", "local/grasp"), output_dir=flags.get("output_dir")
+        flags["dataset_root"],
+        repo_id=flags.get("repo_id", "local/grasp"),
+        output_dir=flags.get("output_dir"),
+        job_name=flags.get("job_name"),
     )
     text = json.dumps(config, indent=2) + "\n"
     if "out" in flags:

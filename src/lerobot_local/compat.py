@@ -243,3 +243,11 @@ def local_model_present(name_or_path: str) -> bool:
         return isinstance(found, str)
     except Exception:
         return False
+
+
+def register_policy_configs() -> None:
+    """Import LeRobot's policy configs so draccus knows ``policy.type`` choices (as lerobot-train does)."""
+    try:
+        importlib.import_module("lerobot.policies.factory")
+    except ImportError as exc:
+        raise missing("lerobot.policies.factory") from exc

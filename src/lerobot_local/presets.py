@@ -50,7 +50,6 @@ class TrainPreset(draccus.ChoiceRegistry):
         """The LeRobot train config (plus our ``lerobot_local`` section) for ``dataset_root``."""
         name = job_name or self.get_choice_name(type(self))
         policy: dict[str, Any] = {
-            "type": self.policy_type,
             "device": self.device,
             "use_amp": self.use_amp,
             "push_to_hub": False,
@@ -60,8 +59,10 @@ class TrainPreset(draccus.ChoiceRegistry):
             "scheduler_warmup_steps": self.scheduler_warmup_steps,
             "scheduler_decay_steps": self.decay_steps(),
         }
-        if self.policy_path:
-            policy["path"] = self.policy_path
+        # A pretrained policy brings its own type; LeRobot takes the other fields as overrides.
+        policy = (
+            {"path": self.policy_path, **policy} if self.policy_path else {"type": self.policy_type, **policy}
+        )
         return {
             "dataset": {"repo_id": repo_id, "root": dataset_root, "video_backend": self.video_backend},
             "policy": policy,
