@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 import pytest
-from conftest import REPO, run_cli
 
+from conftest import REPO, run_cli
 from lerobot_local import compat
 from lerobot_local.config_file import prepare_argv
 from lerobot_local.presets import get_preset
@@ -28,7 +28,7 @@ def parse_with_lerobot(argv: list[str]) -> dict[str, Any]:
     prepared = prepare_argv(argv)
     seen: dict[str, Any] = {"settings": prepared.settings, "translations": prepared.translations}
 
-    def capture(cfg):  # noqa: ANN001, ANN202
+    def capture(cfg):
         seen.update(cfg=cfg, path=compat.policy_path(cfg), overrides=compat.policy_cli_overrides())
 
     capture.__annotations__ = {"cfg": compat.train_config_class()}
@@ -81,7 +81,7 @@ def test_scheduler_decay_matches_steps_in_every_preset() -> None:
         assert preset.steps % preset.save_freq == 0
 
 
-def test_preset_command_prints_a_config_for_a_dataset(tmp_path) -> None:  # noqa: ANN001
+def test_preset_command_prints_a_config_for_a_dataset(tmp_path) -> None:
     proc = run_cli("lerobot-local", "preset", "local_grasp_lowmem", f"--dataset_root={tmp_path}")
     assert proc.returncode == 0, proc.stderr
     config = json.loads(proc.stdout)
