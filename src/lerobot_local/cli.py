@@ -14,7 +14,7 @@ from pathlib import Path
 USAGE = """usage:
   lerobot-local doctor
   lerobot-local preflight --config_path=FILE [any lerobot-train flag ...] [--lerobot_local.KEY=VALUE ...]
-  lerobot-local preset NAME --dataset_root=PATH [--repo_id=ID] [--output_dir=DIR] [--job_name=NAME] [--out=FILE]
+  lerobot-local preset NAME --dataset_root=PATH [--repo_id=ID] [--output_dir=DIR] [--job_name=N] [--out=FILE]
 """
 
 ACTIVATION_PROBE = """
