@@ -1,0 +1,43 @@
+"""``lerobot-local doctor`` and ``preflight`` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import REPO, run_cli
+from train_helpers import tiny_act_config, write_config
+
+
+def test_doctor_reports_the_truth(lerobot_version: str) -> None:
+    proc = run_cli("lerobot-local", "doctor")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"LeRobot {lerobot_version}: supported" in proc.stdout
+    assert "inside lerobot-train: ACTIVE" in proc.stdout
+    for name in ("local_v21", "local_v20", "local_grasp", "local_grasp_lowmem", "local_grasp_scratch",
+                 "lerobot_local_before_train", "check_hub"):
+        assert name in proc.stdout
+
+
+def test_doctor_says_when_switched_off() -> None:
+    proc = run_cli("lerobot-local", "doctor", env={"LEROBOT_LOCAL_DISABLE": "1"})
+    assert "switched off by LEROBOT_LOCAL_DISABLE=1 (safety checks OFF)" in proc.stdout
+
+
+def test_preflight_runs_the_checks_without_training(tmp_path: Path) -> None:
+    v21 = REPO / "tests/fixtures/v21_video"
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v21, tmp_path / "run"))
+    proc = run_cli("lerobot-local", "preflight", f"--config_path={cfg}")
+    assert proc.returncode == 1
+    assert "lerobot-convert-local --input=" in proc.stdout and "ERROR" in proc.stdout
+    assert not (tmp_path / "run").exists()
+    out = tmp_path / "v30"
+    assert run_cli("lerobot-convert-local", f"--input={v21}", f"--output={out}", "--verify=none").returncode == 0
+    proc = run_cli("lerobot-local", "preflight", f"--config_path={cfg}", f"--dataset.root={out}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "0 error" not in proc.stdout and "dataset" in proc.stdout
+    assert json.loads(cfg.read_text())["dataset"]["root"] == str(v21)  # the user's file is never modified
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    assert run_cli("lerobot-local", "frobnicate").returncode == 2
