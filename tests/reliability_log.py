@@ -1,7 +1,7 @@
 """Records what reliability tests tried, for docs/reliability.md (scripts/reliability_report.py renders it).
 
-A test calls ``record(...)`` once per scenario; nothing is written unless LEROBOT_LOCAL_RELIABILITY_LOG names a
-JSON-lines file, so normal runs are unaffected.
+A test calls ``record(...)`` once per scenario; nothing is written unless LEROBOT_LOCAL_RELIABILITY_LOG
+names a JSON-lines file, so normal runs are unaffected.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def record(
         "happened": happened,
         "trials": trials,
         "data_lost": data_lost,
-        "python": "%d.%d" % sys.version_info[:2],
+        "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
     }
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(row) + "\n")

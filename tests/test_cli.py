@@ -14,8 +14,15 @@ def test_doctor_reports_the_truth(lerobot_version: str) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"LeRobot {lerobot_version}: supported" in proc.stdout
     assert "inside lerobot-train: ACTIVE" in proc.stdout
-    for name in ("local_v21", "local_v20", "local_grasp", "local_grasp_lowmem", "local_grasp_scratch",
-                 "lerobot_local_before_train", "check_hub"):
+    for name in (
+        "local_v21",
+        "local_v20",
+        "local_grasp",
+        "local_grasp_lowmem",
+        "local_grasp_scratch",
+        "lerobot_local_before_train",
+        "check_hub",
+    ):
         assert name in proc.stdout
 
 
@@ -32,7 +39,8 @@ def test_preflight_runs_the_checks_without_training(tmp_path: Path) -> None:
     assert "lerobot-convert-local --input=" in proc.stdout and "ERROR" in proc.stdout
     assert not (tmp_path / "run").exists()
     out = tmp_path / "v30"
-    assert run_cli("lerobot-convert-local", f"--input={v21}", f"--output={out}", "--verify=none").returncode == 0
+    converted = run_cli("lerobot-convert-local", f"--input={v21}", f"--output={out}", "--verify=none")
+    assert converted.returncode == 0, converted.stderr
     proc = run_cli("lerobot-local", "preflight", f"--config_path={cfg}", f"--dataset.root={out}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 error" not in proc.stdout and "dataset" in proc.stdout
