@@ -36,9 +36,15 @@ def to_uint8(value) -> np.ndarray:
     return np.clip(np.round(value.numpy() * 255), 0, 255).astype(np.uint8).transpose(1, 2, 0)
 
 
-@pytest.mark.parametrize("fixture", ["v21_video", "v21_images"])
+@pytest.mark.parametrize("fixture", ["v21_video", "v21_images", "generated_h264"])
 def test_converted_dataset_equals_source_frame_by_frame(fixture: str, copy_dataset, tmp_path: Path) -> None:
-    src = copy_dataset(fixture)
+    """Real LeRobot 0.3.3 output (AV1 video, image structs) and a PyAV-written h264 dataset."""
+    if fixture == "generated_h264":
+        from lerobot_local.demo.synthetic_v21 import write_v21_dataset
+
+        src = write_v21_dataset(tmp_path / "generated", 3, length=(25, 40), codec="libx264", seed=7)
+    else:
+        src = copy_dataset(fixture)
     before = tree_digest(src)
     make_read_only(src)
     out, report_path = tmp_path / "out", tmp_path / "report.json"
@@ -241,3 +247,23 @@ def test_small_file_size_limits_split_data_and_videos(copy_dataset, tmp_path: Pa
     assert proc.returncode == 0, proc.stderr
     assert len(list((out / "data").rglob("*.parquet"))) == 3
     assert len(list((out / "videos/observation.images.top").rglob("*.mp4"))) == 3
+
+
+def test_very_long_episode_keeps_exact_time_ranges(tmp_path: Path) -> None:
+    """A 3,000-frame episode (100 s at 30 fps): end timestamp and start, middle, end frames exact."""
+    from lerobot_local import compat
+    from lerobot_local.demo.synthetic_v21 import write_v21_dataset
+
+    src = write_v21_dataset(tmp_path / "src", 1, length=(3000, 3000), height=24, width=32, seed=3)
+    out = tmp_path / "out"
+    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=quick")
+    assert proc.returncode == 0, proc.stderr
+    episodes = pq.read_table(out / "meta/episodes/chunk-000/file-000.parquet").to_pylist()
+    assert episodes[0]["length"] == 3000
+    assert episodes[0]["videos/observation.images.top/to_timestamp"] == pytest.approx(3000 / 30, abs=1e-9)
+    _, frames = source_frames(src)
+    dataset = compat.load_lerobot_dataset(out, video_backend="pyav")
+    for i in (0, 1499, 2999):
+        assert np.array_equal(
+            to_uint8(dataset[i]["observation.images.top"]), frames["observation.images.top"][i]
+        )

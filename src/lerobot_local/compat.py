@@ -104,6 +104,23 @@ def load_lerobot_dataset(root: Path, video_backend: str = "pyav") -> Any:
     return cls(repo_id=f"local/{root.name}", root=root, video_backend=video_backend)
 
 
+# LeRobot's own v2.1 -> v3.0 converter (benchmarked against ours), by release line.
+LEROBOT_CONVERTER_MODULES = (
+    "lerobot.scripts.convert_dataset_v21_to_v30",
+    "lerobot.datasets.v30.convert_dataset_v21_to_v30",
+)
+
+
+def lerobot_v21_converter() -> Any:
+    """LeRobot's ``convert_dataset(repo_id, root=PARENT, push_to_hub=...)`` function of this release."""
+    for name in LEROBOT_CONVERTER_MODULES:
+        try:
+            return importlib.import_module(name).convert_dataset
+        except (ImportError, AttributeError):
+            continue
+    raise missing("v2.1 -> v3.0 converter (" + " or ".join(LEROBOT_CONVERTER_MODULES) + ")")
+
+
 # --- training script ------------------------------------------------------------------------------------
 
 
