@@ -6,6 +6,7 @@ at any moment leaves at most the temporary sibling, which the next run removes b
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -129,6 +130,27 @@ def _summary(src: SourceDataset, report: ConversionReport) -> None:
     report.cameras = src.video_keys + src.image_keys
 
 
+def _out_of_space(exc: OSError, tmp: Path, dst: Path, src_root: Path) -> ConversionError | None:
+    """A clear error for a full disk, a quota or a file-size limit (``None`` for any other OSError)."""
+    reason = {
+        errno.ENOSPC: "the disk is full",
+        errno.EDQUOT: "the disk quota is exhausted",
+        errno.EFBIG: "a file-size limit was reached",
+    }.get(exc.errno or 0)
+    if reason is None:
+        return None
+    files = [p for p in tmp.rglob("*") if p.is_file()] if tmp.exists() else []
+    newest = max(files, key=lambda p: p.stat().st_mtime_ns, default=None)
+    where = exc.filename or (dst / newest.relative_to(tmp) if newest else dst)
+    need = sum(p.stat().st_size for p in src_root.rglob("*") if p.is_file())
+    return ConversionError(
+        where,
+        f"writing failed because {reason} ({exc.strerror or exc}); the source is untouched",
+        f"free at least {max(need / 1e6, 0.1):.1f} MB on the disk of {dst.parent} (or raise the limit), "
+        "or pass another --output, then run the same command again",
+    )
+
+
 def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
     """Convert ``job.input`` into ``job.output`` ; raise ConversionError on bad input."""
     started = time.perf_counter()
@@ -189,6 +211,12 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
             report.verification = asdict(result)
             report.checks_passed.extend(result.checks)
         _publish(tmp, dst)
+    except OSError as exc:
+        error = _out_of_space(exc, tmp, dst, src_root)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if error is None:
+            raise
+        raise error from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
