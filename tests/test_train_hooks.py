@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
-from train_helpers import tiny_act_config, train, write_config
+from train_helpers import tiny_act_config, train, without_plugin, write_config
 
 pytestmark = pytest.mark.slow
 BUILT_NOTHING = ("Creating dataset", "Creating policy")
@@ -168,14 +168,7 @@ def test_flipped_byte_in_checkpoint_refuses_resume(v30_dataset: Path, tmp_path: 
 
 
 def test_opt_out_says_the_checks_are_off(v30_dataset: Path, tmp_path: Path) -> None:
-    config = tiny_act_config(v30_dataset, tmp_path / "run", steps=2)
-    config.pop("lerobot_local")
-    from lerobot_local import compat
-
-    renames = compat.field_renames(compat.train_config_fields())
-    for rename in renames:
-        if rename.old in config:
-            config[rename.new] = config.pop(rename.old)
+    config = without_plugin(tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
     cfg = write_config(tmp_path / "cfg.json", config)
     proc = train(f"--config_path={cfg}", env={"LEROBOT_LOCAL_DISABLE": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]

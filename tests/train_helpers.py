@@ -48,6 +48,17 @@ def tiny_act_config(dataset_root: Path, output_dir: Path, **overrides: Any) -> d
     return config
 
 
+def without_plugin(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as plain LeRobot reads it: no plugin section, this LeRobot line's field names."""
+    from lerobot_local import compat
+
+    plain = {k: v for k, v in config.items() if k != "lerobot_local"}
+    for rename in compat.field_renames(compat.train_config_fields()):
+        if rename.old in plain:
+            plain[rename.new] = plain.pop(rename.old)
+    return plain
+
+
 def write_config(path: Path, config: dict[str, Any]) -> Path:
     path.write_text(json.dumps(config, indent=2))
     return path

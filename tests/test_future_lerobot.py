@@ -1,0 +1,86 @@
+"""A simulated LeRobot upgrade: a copy of the installed LeRobot with one hooked name renamed (as a future
+release might do) and a release number outside the supported range. The plugin must fail loudly, naming the
+LeRobot version and what is missing, and LeRobot itself must still train with the plugin switched off."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli
+from reliability_log import record
+from train_helpers import tiny_act_config, train, without_plugin, write_config
+
+HOOKED = "update_last_checkpoint"  # the train-script name the checkpoint actions hook into (see compat.py)
+
+
+@pytest.fixture(scope="module")
+def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("future") / "v30"
+    proc = run_cli(
+        "lerobot-convert-local",
+        f"--input={REPO / 'tests/fixtures/v21_video'}",
+        f"--output={out}",
+        "--verify=none",
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def _future_lerobot(site: Path, rename_to: str | None = None, version: str | None = None) -> dict[str, str]:
+    """A copy of the installed ``lerobot`` in ``site`` (first on PYTHONPATH), edited like a release."""
+    import lerobot
+
+    package = Path(lerobot.__file__).parent
+    shutil.copytree(package, site / "lerobot", ignore=shutil.ignore_patterns("__pycache__"))
+    if rename_to:
+        for path in (site / "lerobot").rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            if HOOKED in text:
+                path.write_text(text.replace(HOOKED, rename_to), encoding="utf-8")
+    if version:
+        dist = site / f"lerobot-{version}.dist-info"
+        dist.mkdir()
+        (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: lerobot\nVersion: {version}\n")
+    return {"PYTHONPATH": str(site)}
+
+
+def test_renamed_hook_point_fails_loudly_and_lerobot_still_runs_without_the_plugin(
+    v30_dataset: Path, tmp_path: Path
+) -> None:
+    env = _future_lerobot(tmp_path / "site", rename_to="update_latest_checkpoint")
+    installed = importlib.metadata.version("lerobot")
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run"))
+    proc = train(f"--config_path={cfg}", env=env)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0, log
+    assert f"LeRobot {installed} has no '{HOOKED}'" in log
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+    plain = without_plugin(tiny_act_config(v30_dataset, tmp_path / "run_off"))
+    cfg_off = write_config(tmp_path / "cfg_off.json", plain)
+    off = train(f"--config_path={cfg_off}", env={**env, "LEROBOT_LOCAL_DISABLE": "1"})
+    assert off.returncode == 0, off.stdout[-2000:] + off.stderr[-3000:]
+    assert (tmp_path / "run_off" / "checkpoints" / "000004" / "pretrained_model").is_dir()
+    record(
+        "upgrade",
+        f"LeRobot {installed} copy with '{HOOKED}' renamed (a future release)",
+        "lerobot-train stops, naming the version and the missing name; runs with LEROBOT_LOCAL_DISABLE=1",
+        "as expected",
+    )
+
+
+@pytest.mark.parametrize("version", ["0.3.3", "0.7.0"])
+def test_release_outside_the_range_is_refused(version: str, v30_dataset: Path, tmp_path: Path) -> None:
+    env = _future_lerobot(tmp_path / "site", version=version)
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run"))
+    proc = train(f"--config_path={cfg}", env=env)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"LeRobot {version} is installed" in log and "supports LeRobot >=0.4.0,<0.7" in log
+    assert not (tmp_path / "run").exists()
+    doctor = run_cli("lerobot-local", "doctor", env=env)
+    assert f"LeRobot {version}" in doctor.stdout
