@@ -1,6 +1,6 @@
 # Two commands: `make demo` and `make test`. Both build their own virtual environments (outside the clone).
 SHELL := /bin/bash
-LINES ?= 0.4 0.6
+LINES ?= 0.4 0.5 0.6
 DEMO_LINE ?= $(shell python3 -c 'import sys; print("0.6" if sys.version_info >= (3, 12) else "0.4")' 2>/dev/null || echo 0.4)
 
 .PHONY: demo test lint compat constraints fixtures

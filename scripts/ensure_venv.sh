@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Prints the path of a ready virtual environment for one LeRobot line ("0.4" or "0.6"), building it first if
+# Prints the path of a ready virtual environment for one LeRobot line ("0.4", "0.5" or "0.6"), building it first if
 # needed. Environments live OUTSIDE the clone (LEROBOT_LOCAL_VENV_ROOT, default ~/.cache/lerobot-local/venvs),
 # keyed by the hash of the line's constraint file, and are rebuilt only when that file changes.
 # Every call (re)installs this checkout in editable mode, so a fresh clone always tests its own code.
 set -euo pipefail
-line="${1:?usage: ensure_venv.sh 0.4|0.6}"
+line="${1:?usage: ensure_venv.sh 0.4|0.5|0.6}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 constraints="$repo/constraints/lerobot-$line.txt"
 [ -f "$constraints" ] || { echo "error: no constraint file $constraints" >&2; exit 2; }
@@ -27,8 +27,9 @@ find_python() {  # $1 = X.Y ; prints an interpreter of exactly that minor versio
 
 case "$line" in
   0.4) want_py="${LEROBOT_LOCAL_PY04:-3.11}" ;;
+  0.5) want_py="${LEROBOT_LOCAL_PY05:-3.12}" ;;
   0.6) want_py="${LEROBOT_LOCAL_PY06:-3.12}" ;;
-  *) echo "error: unknown LeRobot line '$line' (use 0.4 or 0.6)" >&2; exit 2 ;;
+  *) echo "error: unknown LeRobot line '$line' (use 0.4, 0.5 or 0.6)" >&2; exit 2 ;;
 esac
 python="$(find_python "$want_py" || true)"
 if [ -z "$python" ]; then

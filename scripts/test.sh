@@ -13,7 +13,7 @@ for arg in "$@"; do
     *) lines+=("$arg") ;;
   esac
 done
-[ ${#lines[@]} -gt 0 ] || lines=(0.4 0.6)
+[ ${#lines[@]} -gt 0 ] || lines=(0.4 0.5 0.6)
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_MODE=disabled
 export PYTHONDONTWRITEBYTECODE=1
 

@@ -43,10 +43,12 @@ def check_timestamps(ds: LocalDataset, tolerance_s: float = TOLERANCE_S) -> list
 def check_videos(ds: LocalDataset) -> list[str]:
     """Video files whose stream rate differs from fps or that end before their last episode."""
     import av
+    from tqdm import tqdm
 
     if not ds.video_keys:
         return []
-    episodes = episodes_table(ds.root)
+    columns = [f"videos/{k}/{c}" for k in ds.video_keys for c in ("chunk_index", "file_index", "to_timestamp")]
+    episodes = episodes_table(ds.root, columns=columns)
     rows = episodes.to_pylist() if episodes is not None else []
     problems = []
     ends: dict[Path, float] = {}
@@ -58,7 +60,7 @@ def check_videos(ds: LocalDataset) -> list[str]:
                 file_index=ep[f"videos/{key}/file_index"],
             )
             ends[path] = max(ends.get(path, 0.0), float(ep[f"videos/{key}/to_timestamp"]))
-    for path, end in sorted(ends.items()):
+    for path, end in tqdm(sorted(ends.items()), desc="fps: video streams", unit="file", leave=False):
         try:
             with av.open(str(path)) as container:
                 stream = container.streams.video[0]
