@@ -47,7 +47,9 @@ def timed(fn, repeats: int) -> tuple[float, object]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--episodes", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "preflight.json")
@@ -60,13 +62,16 @@ def main() -> int:
     meta_settings, deep_settings = LocalSettings(deep_video_check=False), LocalSettings(deep_video_check=True)
     ds = v30_dataset(config)
     rows = {
-        "dataset (root, version, every file present)": timed(lambda: dataset.check_dataset(config), args.repeats),
+        "dataset (root, version, every file present)": timed(
+            lambda: dataset.check_dataset(config), args.repeats
+        ),
         "fps: timestamps of every episode": timed(lambda: fps.check_timestamps(ds), args.repeats),
         "fps + horizon (metadata level, as run)": timed(
             lambda: fps.lerobot_local_before_train(config, meta_settings), args.repeats
         ),
         "profile local_grasp": timed(
-            lambda: profile.lerobot_local_before_train(config, LocalSettings(profile="local_grasp")), args.repeats
+            lambda: profile.lerobot_local_before_train(config, LocalSettings(profile="local_grasp")),
+            args.repeats,
         ),
         "deep: every video's stream vs its episodes": timed(lambda: fps.check_videos(ds), args.repeats),
         "fps with deep_video_check=true (as run)": timed(
@@ -95,9 +100,12 @@ def main() -> int:
     print(f"\nLeRobot {lerobot_version()}, {args.episodes} episodes, medians of {args.repeats} runs")
     print_table(["check", "seconds"], [[name, f"{t:.3f}"] for name, (t, _) in rows.items()])
     print(f"\nmetadata-level checks together: {meta_total:.3f} s (target < 2 s)")
-    print(f"deep video check: {rows['deep: every video' + chr(39) + 's stream vs its episodes'][0]:.3f} s (< 30 s)")
+    deep = rows["deep: every video's stream vs its episodes"][0]
+    print(f"deep video check: {deep:.3f} s (target < 30 s)")
     p, b = median([m.wall_s for m in preflight]), median([m.wall_s for m in bare])
-    print(f"`lerobot-local preflight` command: {p:.2f} s, of which importing LeRobot's train script {b:.2f} s")
+    print(
+        f"`lerobot-local preflight` command: {p:.2f} s, of which importing LeRobot's train script {b:.2f} s"
+    )
     write_json(
         args.json,
         {

@@ -47,7 +47,8 @@ def check_videos(ds: LocalDataset) -> list[str]:
 
     if not ds.video_keys:
         return []
-    columns = [f"videos/{k}/{c}" for k in ds.video_keys for c in ("chunk_index", "file_index", "to_timestamp")]
+    fields = ("chunk_index", "file_index", "to_timestamp")
+    columns = [f"videos/{k}/{c}" for k in ds.video_keys for c in fields]
     episodes = episodes_table(ds.root, columns=columns)
     rows = episodes.to_pylist() if episodes is not None else []
     problems = []
