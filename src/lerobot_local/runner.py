@@ -50,7 +50,9 @@ def collect_results(config: Any, settings: LocalSettings) -> list[CheckResult]:
 
 
 def _verdict_path() -> Path:
-    key = os.environ.get("TORCHELASTIC_RUN_ID") or f"{os.getppid()}-{os.environ.get('MASTER_PORT', '0')}"
+    # Every rank of one launch shares the launcher (its parent process), the run id and the master port.
+    run_id = os.environ.get("TORCHELASTIC_RUN_ID", "none")
+    key = f"{run_id}-{os.getppid()}-{os.environ.get('MASTER_PORT', '0')}"
     return Path(tempfile.gettempdir()) / "lerobot-local-verdicts" / f"{key}.json"
 
 
@@ -78,9 +80,11 @@ def run_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
     rank, world = compat.process_rank()
     started = time.time()
     if rank != 0:
+        logger.info("lerobot-local: rank %d/%d waits for the checks of the main process", rank, world)
         verdict = _wait_for_verdict(started)
         if not verdict["ok"]:
             raise ChecksFailed(f"lerobot-local: stopping rank {rank}: {verdict['message']}")
+        logger.info("lerobot-local: rank %d/%d goes on: the main process's checks passed", rank, world)
         return []
     try:
         results = collect_results(config, settings)

@@ -61,7 +61,8 @@ def check_videos(ds: LocalDataset) -> list[str]:
                 file_index=ep[f"videos/{key}/file_index"],
             )
             ends[path] = max(ends.get(path, 0.0), float(ep[f"videos/{key}/to_timestamp"]))
-    for path, end in tqdm(sorted(ends.items()), desc="fps: video streams", unit="file", leave=False):
+    bar = tqdm(sorted(ends.items()), desc="fps: video streams", unit="file", leave=False, disable=None)
+    for path, end in bar:
         try:
             with av.open(str(path)) as container:
                 stream = container.streams.video[0]
