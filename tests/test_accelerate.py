@@ -43,7 +43,6 @@ def test_checks_and_manifests_run_once_on_the_main_process(v30_dataset: Path, tm
     proc = launch_two_processes(write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, run)))
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
-    assert "Rank 1 is connected to 1 peer ranks" in log  # really two processes
     assert log.count("lerobot-local before-train checks") == 1
     assert "rank 1/2 waits for the checks of the main process" in log
     assert "rank 1/2 goes on: the main process's checks passed" in log
