@@ -91,6 +91,41 @@ def _is_true(value: str | None) -> bool:
     return value is not None and value.lower() in ("1", "true", "yes")
 
 
+def newest_verified_instead(config_path: Path) -> tuple[Path, str] | None:
+    """On resume from a checkpoint that has no manifest (the run was killed while writing it), the
+    ``train_config.json`` of the newest older checkpoint whose manifest verifies, and a line saying so.
+
+    A checkpoint whose manifest exists but does not verify is not skipped: the resume check refuses it.
+    """
+    from lerobot_local.manifest import MANIFEST_FILE, verify_manifest
+
+    checkpoint = config_path.parent.parent
+    if config_path.parent.name != compat.PRETRAINED_DIR or not checkpoint.is_dir():
+        return None
+    if (checkpoint / MANIFEST_FILE).is_file():
+        return None
+    root = checkpoint.parent
+    current = checkpoint.resolve().name
+    older = sorted(
+        (
+            p
+            for p in root.iterdir()
+            if p.is_dir() and not p.is_symlink() and p.name.isdigit() and p.name < current
+        ),
+        reverse=True,
+    )
+    for candidate in older:
+        if (candidate / MANIFEST_FILE).is_file() and not verify_manifest(candidate):
+            target = candidate / compat.PRETRAINED_DIR / config_path.name
+            why = (
+                f"skipped {root.name}/{current}: it has no {MANIFEST_FILE} (the run was killed while "
+                f"writing it); resuming from {root.name}/{candidate.name}, the newest checkpoint whose "
+                f"manifest verifies ({root.name}/{current} is kept, untouched)"
+            )
+            return target, why
+    return None
+
+
 def prepare_argv(argv: list[str]) -> PreparedArgs:
     """Return the argv LeRobot should parse, our settings, and a line per translation made."""
     ours = [a for a in argv if a.startswith(FLAG_PREFIX)]
@@ -98,11 +133,18 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
     translations: list[str] = []
     found = _arg_value(rest, "config_path")
     config_path = Path(found[1]) if found else None
+    resume = _arg_value(rest, "resume")
+    resuming = config_path is not None and _is_true(resume[1] if resume else None)
+    if resuming and config_path is not None:
+        fallback = newest_verified_instead(config_path)
+        if fallback is not None:
+            config_path, why = fallback
+            translations.append(why)
+            rest = _replace_arg(rest, "config_path", str(config_path))
     data = _load_config(config_path) if config_path and config_path.is_file() else None
     section: dict[str, Any] | None = None
 
-    resume = _arg_value(rest, "resume")
-    if config_path and _is_true(resume[1] if resume else None):
+    if resuming and config_path is not None:
         section = load_checkpoint_settings(config_path.parent.parent)
         if section is not None:
             translations.append(f"restored {SECTION} settings from {config_path.parent.parent}")

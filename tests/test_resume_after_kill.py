@@ -1,0 +1,77 @@
+"""lerobot-train killed while writing a checkpoint: resume starts from the newest checkpoint whose manifest
+verifies and says which one it skipped; a changed file still refuses (test_train_hooks)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BIN, REPO, run_cli
+from reliability_log import record
+from train_helpers import tiny_act_config, train, write_config
+
+pytestmark = pytest.mark.slow
+MANIFEST = "lerobot_local_manifest.json"
+
+
+@pytest.fixture(scope="module")
+def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("resume") / "v30"
+    src = REPO / "tests/fixtures/v21_video"
+    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def resume(run: Path, steps: int) -> subprocess.CompletedProcess:
+    last = run / "checkpoints/last/pretrained_model/train_config.json"
+    return train("--resume=true", f"--config_path={last}", f"--steps={steps}")
+
+
+def test_checkpoint_without_manifest_is_skipped(v30_dataset: Path, tmp_path: Path) -> None:
+    """The state a kill leaves between LeRobot pointing ``last`` at a checkpoint and the manifest."""
+    run = tmp_path / "run"
+    assert (
+        train(
+            f"--config_path={write_config(tmp_path / 'c.json', tiny_act_config(v30_dataset, run))}"
+        ).returncode
+        == 0
+    )
+    (run / "checkpoints/000004" / MANIFEST).unlink()
+    proc = resume(run, 6)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "skipped checkpoints/000004" in proc.stderr and "resuming from checkpoints/000002" in proc.stderr
+    assert "step:3 " in proc.stderr  # training went on from step 2
+    assert (run / "checkpoints/000006" / MANIFEST).is_file()
+
+
+def test_real_kill_during_checkpoint_then_resume(v30_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    cfg = write_config(tmp_path / "c.json", tiny_act_config(v30_dataset, run, steps=40, save_freq=2))
+    proc = subprocess.Popen(
+        [str(BIN / "lerobot-train"), f"--config_path={cfg}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
+    deadline = time.time() + 300
+    while not (run / "checkpoints/000004").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)  # while LeRobot writes checkpoint 4 (or right after)
+    proc.wait()
+    resumed = resume(run, 6)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    newest = sorted(p.name for p in (run / "checkpoints").iterdir() if p.name.isdigit())[-1]
+    assert (run / "checkpoints" / newest / MANIFEST).is_file()
+    skipped = "skipped checkpoints/" in resumed.stderr
+    record(
+        "faults",
+        "lerobot-train killed with SIGKILL while writing a checkpoint, then --resume=true",
+        "resume from the newest checkpoint whose manifest verifies, saying which one was skipped",
+        "resumed" + (" after skipping the unverified checkpoint" if skipped else " from the intact `last`"),
+    )
