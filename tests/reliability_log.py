@@ -6,6 +6,7 @@ names a JSON-lines file, so normal runs are unaffected.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import sys
@@ -26,6 +27,7 @@ def record(
         "trials": trials,
         "data_lost": data_lost,
         "python": f"{sys.version_info[0]}.{sys.version_info[1]}",
+        "lerobot": importlib.metadata.version("lerobot"),
     }
     with open(path, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(row) + "\n")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli, tree_digest
+from reliability_log import record
 
 EP1_PARQUET = "data/chunk-000/episode_000001.parquet"
 EP1_TOP = "videos/chunk-000/observation.images.top/episode_000001.mp4"
@@ -149,6 +150,7 @@ def test_bad_input_is_refused_clearly(case: str, copy_dataset, tmp_path: Path) -
     assert "; " in message  # problem; fix
     assert not out.exists() and not list(tmp_path.glob(".out.lerobot-local-*"))
     assert tree_digest(src) == before
+    record("bad input", f"malformed dataset: {case}", f"exit 1 naming {names_file}", message, trials=1)
 
 
 def test_row_count_disagreeing_with_parquet(copy_dataset, tmp_path: Path) -> None:
@@ -159,6 +161,12 @@ def test_row_count_disagreeing_with_parquet(copy_dataset, tmp_path: Path) -> Non
     proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={tmp_path / 'out'}")
     assert proc.returncode == 1
     assert EP1_PARQUET in proc.stderr and "has 31 rows but meta/episodes.jsonl says" in proc.stderr
+    record(
+        "bad input",
+        "parquet row count disagrees with episodes.jsonl",
+        "exit 1 naming the file",
+        "as expected",
+    )
 
 
 def test_symlink_leading_out_is_refused(copy_dataset, tmp_path: Path) -> None:
@@ -168,6 +176,9 @@ def test_symlink_leading_out_is_refused(copy_dataset, tmp_path: Path) -> None:
     (src / EP1_PARQUET).symlink_to(outside)
     proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={tmp_path / 'out'}")
     assert proc.returncode == 1 and "symbolic link leading outside the dataset" in proc.stderr
+    record(
+        "paths", "a data file that is a symlink leading outside SRC", "refused, nothing read", "as expected"
+    )
 
 
 def test_missing_input_is_a_usage_error(tmp_path: Path) -> None:
