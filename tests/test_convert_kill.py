@@ -71,26 +71,37 @@ def test_kill_9_at_any_moment_then_rerun(tmp_path: Path) -> None:
     expected = tree_digest(reference)
 
     phases: Counter[str] = Counter()
-    for trial in range(TRIALS):
-        out = tmp_path / f"out{trial}"
-        trigger = TRIGGERS[trial % len(TRIGGERS)]
-        round_ = trial // len(TRIGGERS)
-        delay = 0.3 + 0.15 * round_ if trigger == "time" else 0.002 * round_
+
+    def trial(n: int, trigger: str, delay: float) -> None:
+        out = tmp_path / f"out{n}"
         phases[_kill_during(src, out, trigger, delay, duration)] += 1
-        assert tree_digest(src) == before, f"trial {trial}: the source changed"
+        assert tree_digest(src) == before, f"trial {n}: the source changed"
         if out.exists():  # only ever the complete, renamed result
             assert tree_digest(out) == expected
-        rerun = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none")
+        rerun = run_cli(
+            "lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none", "--overwrite=true"
+        )
         assert rerun.returncode == 0, rerun.stderr
-        assert tree_digest(out) == expected, f"trial {trial}: rerun differs from an uninterrupted run"
+        assert tree_digest(out) == expected, f"trial {n}: rerun differs from an uninterrupted run"
         assert not _tmp_of(out).exists()
-    assert {"data", "video", "metadata"} <= set(phases), phases
+
+    for n in range(TRIALS):
+        trigger = TRIGGERS[n % len(TRIGGERS)]
+        round_ = n // len(TRIGGERS)
+        trial(n, trigger, 0.3 + 0.15 * round_ if trigger == "time" else 0.002 * round_)
+    # A loaded machine can run a whole short phase between two polls: aim again at any phase not hit yet.
+    wanted = {"data": "data", "video": "videos", "metadata": "meta"}
+    n = TRIALS
+    while n < 3 * TRIALS and (missing := [p for p in wanted if p not in phases]):
+        trial(n, wanted[missing[0]], 0.0)
+        n += 1
+    assert set(wanted) <= set(phases), phases
     record(
         "faults",
         "converter killed with SIGKILL (phases hit: "
-        + ", ".join(f"{p} {n}" for p, n in sorted(phases.items()))
+        + ", ".join(f"{phase} {count}" for phase, count in sorted(phases.items()))
         + ")",
         "source byte-identical, no partial output, rerun equals an uninterrupted run",
         "as expected in every trial",
-        trials=TRIALS,
+        trials=n,
     )
