@@ -47,7 +47,8 @@ if [ ! -f "$venv/.complete" ]; then
   mkdir -p "$root"
   "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip >&2
-  "$venv/bin/python" -m pip install -q -c "$constraints" hatchling editables >&2
+  # build tools for --no-build-isolation: hatchling for this package, setuptools+wheel for sdists (e.g. docopt)
+  "$venv/bin/python" -m pip install -q -c "$constraints" hatchling editables setuptools wheel >&2
   "$venv/bin/python" -m pip install -q -c "$constraints" --no-build-isolation -e "$repo[test]" >&2
   touch "$venv/.complete"
   # drop environments built from older constraint files of this line (disk is finite)
