@@ -14,5 +14,11 @@ test:
 lint:
 	bash scripts/test.sh --lint-only
 
+compat:
+	bash scripts/compat.sh $(RELEASES)
+
+constraints:
+	bash scripts/freeze_constraints.sh $(LINES)
+
 fixtures:
 	bash scripts/make_v21_fixtures.sh

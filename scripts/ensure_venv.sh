@@ -10,20 +10,8 @@ constraints="$repo/constraints/lerobot-$line.txt"
 [ -f "$constraints" ] || { echo "error: no constraint file $constraints" >&2; exit 2; }
 log() { echo "[ensure_venv $line] $*" >&2; }
 
-find_python() {  # $1 = X.Y ; prints an interpreter of exactly that minor version or nothing
-  local want="$1" cand
-  for cand in "python$want" "$(pyenv root 2>/dev/null)/versions/$want"*/bin/"python$want"; do
-    if command -v "$cand" >/dev/null 2>&1 && \
-       [ "$("$cand" -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" = "$want" ]; then
-      command -v "$cand"; return 0
-    fi
-  done
-  if command -v pyenv >/dev/null 2>&1; then
-    local v; v="$(pyenv versions --bare 2>/dev/null | grep -E "^$want\.[0-9]+$" | tail -n 1 || true)"
-    if [ -n "$v" ]; then echo "$(pyenv root)/versions/$v/bin/python$want"; return 0; fi
-  fi
-  return 1
-}
+# shellcheck source=scripts/find_python.sh
+source "$repo/scripts/find_python.sh"
 
 case "$line" in
   0.4) want_py="${LEROBOT_LOCAL_PY04:-3.11}" ;;

@@ -90,6 +90,47 @@ CASES = {
         "meta/info.json",
         "points outside the dataset",
     ),
+    "video_path escapes": (
+        _edit_json("meta/info.json", _set("video_path", "videos/../../{video_key}/{episode_index}.mp4")),
+        "meta/info.json",
+        "points outside the dataset",
+    ),
+    "features not an object": (
+        _edit_json("meta/info.json", _set("features", [1])),
+        "meta/info.json",
+        "features",
+    ),
+    "chunks_size a string": (
+        _edit_json("meta/info.json", _set("chunks_size", "1000")),
+        "meta/info.json",
+        "chunks_size='1000'",
+    ),
+    "absurd fps": (_edit_json("meta/info.json", _set("fps", 10**9)), "meta/info.json", "fps=1000000000"),
+    "tasks.jsonl bad line": (
+        _write("meta/tasks.jsonl", b'{"task_index": 0, "task": "x"}\n[\n'),
+        "meta/tasks.jsonl",
+        "line 2 is not valid JSON",
+    ),
+    "tasks.jsonl task not a string": (
+        _edit_jsonl("meta/tasks.jsonl", lambda r: r[0].__setitem__("task", 7)),
+        "meta/tasks.jsonl",
+        "task=7",
+    ),
+    "episodes_stats.jsonl bad line": (
+        _write("meta/episodes_stats.jsonl", b"\xff\xfe not text"),
+        "meta/episodes_stats.jsonl",
+        "UTF-8",
+    ),
+    "episode tasks not a list": (
+        _edit_jsonl("meta/episodes.jsonl", lambda r: r[0].__setitem__("tasks", "grasp")),
+        "meta/episodes.jsonl",
+        "tasks='grasp'",
+    ),
+    "episode index a string": (
+        _edit_jsonl("meta/episodes.jsonl", lambda r: r[0].__setitem__("episode_index", "0")),
+        "meta/episodes.jsonl",
+        "episode_index='0'",
+    ),
     "episodes.jsonl bad line": (
         _write("meta/episodes.jsonl", b'{"episode_index": 0, "length": 20}\n{oops\n'),
         "meta/episodes.jsonl",

@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 USAGE = """usage:
   lerobot-local doctor
@@ -87,34 +88,41 @@ def doctor() -> int:
     return 0 if active or disabled() else 1
 
 
-def preflight(argv: list[str]) -> int:
+def parse_train_config(argv: list[str]) -> tuple[Any, Any, list[str]]:
+    """Parse ``argv`` as lerobot-train would: (LeRobot train config, plugin settings, translation lines)."""
     from lerobot_local import compat
     from lerobot_local.config_file import prepare_argv
+
+    compat.force_offline()
+    prepared = prepare_argv(argv)
+    from lerobot.configs import parser
+
+    compat.register_policy_configs()
+    parsed: dict[str, Any] = {}
+
+    def _capture(cfg):
+        parsed["cfg"] = cfg
+
+    _capture.__annotations__ = {"cfg": compat.train_config_class()}
+    saved = sys.argv
+    sys.argv = ["lerobot-local preflight", *prepared.argv]
+    try:
+        parser.wrap()(_capture)()
+    finally:
+        sys.argv = saved
+    return parsed["cfg"], prepared.settings, prepared.translations
+
+
+def preflight(argv: list[str]) -> int:
     from lerobot_local.logs import setup_logging
     from lerobot_local.results import render_table
     from lerobot_local.runner import collect_results
 
     setup_logging()
-    compat.force_offline()
-    prepared = prepare_argv(argv)
-    for line in prepared.translations:
+    config, settings, translations = parse_train_config(argv)
+    for line in translations:
         print(f"lerobot-local: {line}")
-    from lerobot.configs import parser
-
-    compat.register_policy_configs()
-    outcome: dict[str, list] = {}
-
-    def _preflight(cfg):
-        outcome["results"] = collect_results(cfg, prepared.settings)
-
-    _preflight.__annotations__ = {"cfg": compat.train_config_class()}
-    saved = sys.argv
-    sys.argv = ["lerobot-local preflight", *prepared.argv]
-    try:
-        parser.wrap()(_preflight)()
-    finally:
-        sys.argv = saved
-    results = outcome["results"]
+    results = collect_results(config, settings)
     print(render_table(results, "lerobot-local preflight"))
     return 1 if any(r.severity == "error" for r in results) else 0
 

@@ -66,7 +66,10 @@ def _empty_tasks(root: Path) -> list[str]:
     tasks_path = root / "meta" / "tasks.parquet"
     if not tasks_path.is_file():
         return [f"{tasks_path} is missing"]
-    table = pq.read_table(tasks_path)
+    try:
+        table = pq.read_table(tasks_path)
+    except Exception as exc:
+        return [f"{tasks_path} cannot be read ({exc})"]
     names = [c for c in table.column_names if c != "task_index"]
     strings = table[names[0]].to_pylist() if names else []
     empty = [s for s in strings if not isinstance(s, str) or not s.strip()]

@@ -33,10 +33,13 @@ def collect_results(config: Any, settings: LocalSettings) -> list[CheckResult]:
 
     load_registrations()
     results: list[CheckResult] = []
-    # pluggy calls the last registered plugin first; report in registration order instead.
-    for batch in reversed(
-        get_plugin_manager().hook.lerobot_local_before_train(config=config, settings=settings)
-    ):
+    # One plugin at a time, in registration order: a check that crashes becomes an error row naming its
+    # plugin instead of a traceback that hides every other result.
+    for impl in get_plugin_manager().hook.lerobot_local_before_train.get_hookimpls():
+        try:
+            batch = impl.function(config=config, settings=settings)
+        except Exception as exc:
+            batch = [_crashed(impl.plugin_name, exc)]
         results.extend(batch or [])
     adjusted = []
     for r in results:
@@ -47,6 +50,17 @@ def collect_results(config: Any, settings: LocalSettings) -> list[CheckResult]:
             r = CheckResult(r.name, override, r.message, r.fix)
         adjusted.append(r)
     return adjusted
+
+
+def _crashed(plugin_name: str, exc: Exception) -> CheckResult:
+    logger.debug("check plugin %s crashed", plugin_name, exc_info=exc)
+    return CheckResult(
+        plugin_name,
+        "error",
+        f"the check crashed ({type(exc).__name__}: {exc})",
+        f"fix the input it names, or skip it with --lerobot_local.severity='{{{plugin_name}: off}}' "
+        "and report the crash to the plugin's authors",
+    )
 
 
 def _verdict_path() -> Path:

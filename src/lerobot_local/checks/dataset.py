@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from lerobot_local.checks.dataset_info import dataset_root, episodes_table
+from lerobot_local.checks.dataset_info import dataset_root, episodes_table, info_problems, inside
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
@@ -43,7 +43,7 @@ def check_dataset(config: Any) -> CheckResult:
     try:
         info = json.loads(info_path.read_text())
         version = info["codebase_version"]
-    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
         return CheckResult(
             NAME,
             "error",
@@ -64,8 +64,14 @@ def check_dataset(config: Any) -> CheckResult:
             f"{info_path} has codebase_version={version!r}; expected v3.0",
             "convert or re-record the dataset",
         )
-    missing = [p for p in (root / "meta" / "tasks.parquet",) if not p.is_file()]
-    episodes = None
+    problems = info_problems(info)
+    if problems:
+        return CheckResult(
+            NAME,
+            "error",
+            f"{info_path} " + "; ".join(problems),
+            "restore meta/info.json written by the converter (or re-run lerobot-convert-local)",
+        )
     try:
         episodes = episodes_table(root)
     except Exception as exc:
@@ -76,19 +82,30 @@ def check_dataset(config: Any) -> CheckResult:
             "re-run the conversion into a new folder",
         )
     if episodes is None:
-        missing.append(root / "meta" / "episodes")
-    else:
-        missing.extend(_missing_files(root, info, episodes.to_pylist()))
-    if missing:
-        shown = ", ".join(str(p) for p in missing[:3]) + (
-            f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-        )
+        return _incomplete(root, [root / "meta" / "episodes"])
+    try:
+        files = _referenced_files(info, episodes.to_pylist())
+    except (KeyError, TypeError, ValueError) as exc:
         return CheckResult(
             NAME,
             "error",
-            f"{root} is an incomplete v3.0 dataset: missing {shown}",
-            "re-run lerobot-convert-local into a new folder, or restore the files",
+            f"{root}/meta/episodes lacks or garbles a file location ({type(exc).__name__}: {exc})",
+            "re-run lerobot-convert-local into a new folder",
         )
+    outside = [rel for rel in sorted(files) if inside(root, rel) is None]
+    if outside:
+        return CheckResult(
+            NAME,
+            "error",
+            f"{root / outside[0]} leads outside the dataset folder"
+            + (f" (and {len(outside) - 1} more)" if len(outside) > 1 else ""),
+            "keep every data and video file inside dataset.root (replace links by the real files)",
+        )
+    missing = [root / rel for rel in sorted(files) if not (root / rel).is_file()]
+    if not (root / "meta" / "tasks.parquet").is_file():
+        missing.insert(0, root / "meta" / "tasks.parquet")
+    if missing:
+        return _incomplete(root, missing)
     return CheckResult(
         NAME,
         "ok",
@@ -97,24 +114,34 @@ def check_dataset(config: Any) -> CheckResult:
     )
 
 
-def _missing_files(root: Path, info: dict[str, Any], episodes: list[dict[str, Any]]) -> list[Path]:
-    wanted: set[Path] = set()
-    data_path, video_path = info.get("data_path"), info.get("video_path")
-    video_keys = [k for k, f in info.get("features", {}).items() if f.get("dtype") == "video"]
+def _incomplete(root: Path, missing: list[Path]) -> CheckResult:
+    shown = ", ".join(str(p) for p in missing[:3]) + (
+        f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    )
+    return CheckResult(
+        NAME,
+        "error",
+        f"{root} is an incomplete v3.0 dataset: missing {shown}",
+        "re-run lerobot-convert-local into a new folder, or restore the files",
+    )
+
+
+def _referenced_files(info: dict[str, Any], episodes: list[dict[str, Any]]) -> set[str]:
+    """Dataset-relative paths of every data and video file that meta/episodes points at."""
+    wanted: set[str] = set()
+    data_path, video_path = info["data_path"], info.get("video_path")
+    video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
     for ep in episodes:
-        wanted.add(
-            root / data_path.format(chunk_index=ep["data/chunk_index"], file_index=ep["data/file_index"])
-        )
+        wanted.add(data_path.format(chunk_index=ep["data/chunk_index"], file_index=ep["data/file_index"]))
         for key in video_keys:
             wanted.add(
-                root
-                / video_path.format(
+                video_path.format(
                     video_key=key,
                     chunk_index=ep[f"videos/{key}/chunk_index"],
                     file_index=ep[f"videos/{key}/file_index"],
                 )
             )
-    return sorted(p for p in wanted if not p.is_file())
+    return wanted
 
 
 @hookimpl

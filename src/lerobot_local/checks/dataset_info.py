@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,14 +30,67 @@ def dataset_root(config: Any) -> Path | None:
     return Path(root).expanduser() if root else None
 
 
+def info_problems(info: Any) -> list[str]:
+    """What makes a parsed v3.0 ``meta/info.json`` unusable (empty when LeRobot can read it)."""
+    if not isinstance(info, dict):
+        return ["is not a JSON object"]
+    problems = []
+    fps = info.get("fps")
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
+        problems.append(f"has fps={fps!r} (expected a positive number)")
+    features = info.get("features")
+    if not isinstance(features, dict) or not features:
+        problems.append("has no 'features' object")
+        features = {}
+    for key, feature in features.items():
+        if not isinstance(feature, dict) or not isinstance(feature.get("dtype"), str):
+            problems.append(f"feature {key!r} has no 'dtype'")
+        elif not isinstance(feature.get("shape"), list) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in feature["shape"]
+        ):
+            problems.append(f"feature {key!r} has no 'shape' list of integers")
+    templates = {"data_path": {"chunk_index": 0, "file_index": 0}}
+    if any(isinstance(f, dict) and f.get("dtype") == "video" for f in features.values()):
+        templates["video_path"] = {"chunk_index": 0, "file_index": 0, "video_key": "observation.images.x"}
+    for name, values in templates.items():
+        template = info.get(name)
+        try:
+            rel = template.format(**values) if isinstance(template, str) else None
+        except (KeyError, IndexError, ValueError, AttributeError):
+            rel = None
+        if rel is None:
+            problems.append(f"has no usable '{name}' template ({template!r})")
+        elif os.path.isabs(rel) or ".." in Path(rel).parts:
+            problems.append(f"'{name}' points outside the dataset ({template!r})")
+    for name in ("total_episodes", "total_frames"):
+        value = info.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(f"has {name}={value!r} (expected an integer >= 0)")
+    return problems
+
+
+def inside(root: Path, rel: str) -> Path | None:
+    """``root / rel`` when it stays inside ``root`` (symlinks resolved), else None."""
+    if os.path.isabs(rel) or ".." in Path(rel).parts:
+        return None
+    path = root / rel
+    real_root = os.path.realpath(root)
+    return path if os.path.commonpath([real_root, os.path.realpath(path)]) == real_root else None
+
+
 @lru_cache(maxsize=8)
 def _read(root: Path) -> LocalDataset | None:
     info_path = root / "meta" / "info.json"
     try:
         info = json.loads(info_path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
-    if not isinstance(info, dict) or info.get("codebase_version") != "v3.0":
+    if not isinstance(info, dict) or info.get("codebase_version") != "v3.0" or info_problems(info):
+        return None
+    try:  # the other checks read meta/episodes: an unreadable one is the dataset check's to report
+        if episodes_table(root, columns=["episode_index", "length"]) is None:
+            return None
+    except Exception:
         return None
     return LocalDataset(root, info)
 

@@ -24,7 +24,11 @@ def check_timestamps(ds: LocalDataset, tolerance_s: float = TOLERANCE_S) -> list
     problems = []
     period = 1.0 / float(ds.fps)
     for path in sorted((ds.root / "data").glob("chunk-*/file-*.parquet")):
-        table = pq.read_table(path, columns=["episode_index", "timestamp"])
+        try:
+            table = pq.read_table(path, columns=["episode_index", "timestamp"])
+        except Exception as exc:
+            problems.append(f"{path} cannot be read ({exc})")
+            continue
         episodes = table["episode_index"].to_numpy()
         stamps = table["timestamp"].to_numpy().astype(np.float64)
         bounds = np.flatnonzero(np.diff(episodes)) + 1
@@ -53,14 +57,17 @@ def check_videos(ds: LocalDataset) -> list[str]:
     rows = episodes.to_pylist() if episodes is not None else []
     problems = []
     ends: dict[Path, float] = {}
-    for ep in rows:
-        for key in ds.video_keys:
-            path = ds.root / ds.info["video_path"].format(
-                video_key=key,
-                chunk_index=ep[f"videos/{key}/chunk_index"],
-                file_index=ep[f"videos/{key}/file_index"],
-            )
-            ends[path] = max(ends.get(path, 0.0), float(ep[f"videos/{key}/to_timestamp"]))
+    try:
+        for ep in rows:
+            for key in ds.video_keys:
+                path = ds.root / ds.info["video_path"].format(
+                    video_key=key,
+                    chunk_index=ep[f"videos/{key}/chunk_index"],
+                    file_index=ep[f"videos/{key}/file_index"],
+                )
+                ends[path] = max(ends.get(path, 0.0), float(ep[f"videos/{key}/to_timestamp"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        return [f"{ds.root}/meta/episodes lacks or garbles a video location ({type(exc).__name__}: {exc})"]
     bar = tqdm(sorted(ends.items()), desc="fps: video streams", unit="file", leave=False, disable=None)
     for path, end in bar:
         try:

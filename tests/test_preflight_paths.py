@@ -1,0 +1,94 @@
+"""Preflight on v3.0 datasets whose metadata points outside dataset.root, and a check that crashes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import FIXTURES, run_cli
+from reliability_log import record
+from train_helpers import tiny_act_config, write_config
+
+
+@pytest.fixture(scope="module")
+def v30(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("paths") / "v30"
+    proc = run_cli("lerobot-convert-local", f"--input={FIXTURES / 'v21_video'}", f"--output={out}")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def parsed(v30: Path) -> tuple[Any, Any]:
+    from lerobot_local.cli import parse_train_config
+
+    cfg = write_config(v30.parent / "cfg.json", tiny_act_config(v30, v30.parent / "run"))
+    config, local_settings, _ = parse_train_config([f"--config_path={cfg}"])
+    return config, local_settings
+
+
+def _dataset_result(parsed: tuple[Any, Any], root: Path):
+    from lerobot_local.runner import collect_results
+
+    config, local_settings = parsed
+    config.dataset.root = str(root)
+    results = collect_results(config, local_settings)
+    return next(r for r in results if r.name == "dataset"), results
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "../outside/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet",
+        "/tmp/file-{chunk_index}-{file_index:03d}.parquet",
+    ],
+    ids=["dotdot", "absolute"],
+)
+def test_data_path_leaving_the_dataset_is_refused(template: str, v30: Path, parsed, tmp_path: Path) -> None:
+    root = tmp_path / "v30"
+    shutil.copytree(v30, root)
+    info = json.loads((root / "meta/info.json").read_text())
+    info["data_path"] = template
+    (root / "meta/info.json").write_text(json.dumps(info))
+    result, _ = _dataset_result(parsed, root)
+    assert result.severity == "error" and "points outside the dataset" in result.message, result
+    assert str(root / "meta/info.json") in result.message and result.fix
+    record("paths", f"v3.0 data_path template {template!r} (preflight)", "error row", "as expected")
+
+
+def test_data_file_symlinked_outside_is_refused(v30: Path, parsed, tmp_path: Path) -> None:
+    root = tmp_path / "v30"
+    shutil.copytree(v30, root)
+    data = root / "data/chunk-000/file-000.parquet"
+    outside = tmp_path / "elsewhere.parquet"
+    shutil.move(data, outside)
+    data.symlink_to(outside)
+    result, _ = _dataset_result(parsed, root)
+    assert result.severity == "error" and "leads outside the dataset folder" in result.message, result
+    assert str(data) in result.message
+    record("paths", "v3.0 data file symlinked outside dataset.root (preflight)", "error row", "as expected")
+
+
+def test_a_crashing_check_is_an_error_row_not_a_traceback(v30: Path, parsed) -> None:
+    from lerobot_local.hookspecs import hookimpl
+    from lerobot_local.plugins import get_plugin_manager
+
+    class Broken:
+        @hookimpl
+        def lerobot_local_before_train(self, config: Any, settings: Any) -> list:
+            raise ZeroDivisionError("boom")
+
+    pm = get_plugin_manager()
+    pm.register(Broken(), name="broken_check")
+    try:
+        result, results = _dataset_result(parsed, v30)
+    finally:
+        pm.unregister(name="broken_check")
+    crashed = next(r for r in results if r.name == "broken_check")
+    assert crashed.severity == "error" and "ZeroDivisionError: boom" in crashed.message
+    assert "broken_check: off" in crashed.fix
+    assert result.severity == "ok"  # the other checks still ran
