@@ -10,6 +10,7 @@ import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,14 @@ FIXTURES = REPO / "tests" / "fixtures"
 SAMPLE = REPO / "examples" / "sample_grasp_v21"
 BIN = Path(sys.executable).parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Every Python subprocess (lerobot-train, the converter, accelerate's workers) gets tests/netguard on its
+# path: its sitecustomize refuses non-loopback connections and writes them to this file.
+NETGUARD_LOG = Path(
+    os.environ.setdefault("LEROBOT_LOCAL_NETGUARD_LOG", f"/tmp/lerobot-local-netguard-{os.getpid()}.log")
+)
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    filter(None, [str(REPO / "tests" / "netguard"), os.environ.get("PYTHONPATH")])
+)
 
 
 def _is_loopback(address: object) -> bool:
@@ -34,8 +43,8 @@ def _is_loopback(address: object) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any connection attempt to a non-loopback address fails the test."""
+def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Any connection attempt to a non-loopback address, here or in a subprocess, fails the test."""
     real_connect = socket.socket.connect
 
     def guarded(self: socket.socket, address: object) -> object:
@@ -45,6 +54,13 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
     monkeypatch.setattr(socket.socket, "connect_ex", guarded)
+    before = NETGUARD_LOG.stat().st_size if NETGUARD_LOG.exists() else 0
+    yield
+    if NETGUARD_LOG.exists() and NETGUARD_LOG.stat().st_size > before:
+        with NETGUARD_LOG.open(encoding="utf-8") as fh:
+            fh.seek(before)
+            attempts = fh.read()
+        pytest.fail(f"a subprocess attempted network access:\n{attempts}")
 
 
 def tree_digest(root: Path) -> dict[str, str]:

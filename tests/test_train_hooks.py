@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, run_cli
+from reliability_log import record
 from train_helpers import tiny_act_config, train, without_plugin, write_config
 
 pytestmark = pytest.mark.slow
@@ -105,6 +106,13 @@ def test_failing_check_stops_before_anything_is_built(case: str, v30_dataset: Pa
     assert f"  {check} " in proc.stderr and "ERROR" in proc.stderr and says in proc.stderr
     assert not any(marker in proc.stderr for marker in BUILT_NOTHING)
     assert not (tmp_path / "run").exists()
+    if case in ("push_to_hub", "dataset root missing", "wandb online"):
+        record(
+            "network",
+            f"lerobot-train with a config that would reach the network: {case}",
+            "stopped by the checks before anything is built or any connection is attempted",
+            f"exit 1, '{check}' ERROR, nothing built, 0 connection attempts",
+        )
 
 
 def _convert_without_cameras(out: Path) -> None:

@@ -1,0 +1,213 @@
+"""GPU table: full-size SmolVLA (SmolVLM2-500M architecture, random weights) through the native lerobot-train.
+
+Run on a CUDA machine with LeRobot and lerobot-local installed (offline is fine):
+
+    python benchmarks/gpu_smolvla.py --work /tmp/gpu --steps 40 --json benchmarks/results/gpu.json
+
+For each preset (local_grasp, local_grasp_lowmem) it generates a grasp-like dataset, converts it with
+lerobot-convert-local, trains with the preset's settings (policy.type=smolvla + a locally written
+SmolVLM2-500M-shaped backbone, load_vlm_weights=false, since smolvla_base cannot be downloaded here) and
+reports s/step (median of LeRobot's ``updt_s`` after warm-up) and peak GPU memory (nvidia-smi, what a
+smaller card must hold, CUDA context included). ``--cap_gb`` also runs the low-memory preset under a hard
+per-process cap (``torch.cuda.set_per_process_memory_fraction``) to prove it fits a card of that size.
+Then it measures data-loader frames/s of LeRobotDataset with the pyav and torchcodec video backends.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import BIN, lerobot_version, print_table
+
+PRESETS = ("local_grasp", "local_grasp_lowmem")
+CAP_RUNNER = """
+import runpy, sys, torch
+cap_gb = float(sys.argv[1])
+total = torch.cuda.get_device_properties(0).total_memory
+torch.cuda.set_per_process_memory_fraction(min(1.0, cap_gb * 2**30 / total))
+sys.argv = ["lerobot-train", *sys.argv[2:]]
+runpy.run_module("lerobot.scripts.lerobot_train", run_name="__main__")
+"""
+
+
+class GpuMemoryPeak:
+    """Poll nvidia-smi's used memory of GPU 0 every 100 ms; ``peak_mb`` is the highest reading."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", "0"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            if out.isdigit():
+                self.peak_mb = max(self.peak_mb, int(out))
+            time.sleep(0.1)
+
+    def __enter__(self) -> GpuMemoryPeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def prepare(work: Path, episodes: int) -> tuple[Path, Path]:
+    """A converted grasp-like v3.0 dataset (480x640, 2 cameras) and a full-size SmolVLM2 backbone."""
+    from lerobot_local.demo.synthetic_v21 import write_v21_dataset
+    from lerobot_local.demo.tiny_vlm import build_tiny_smolvlm
+
+    v21, v30 = work / "grasp_v21", work / "grasp_v30"
+    if not v30.is_dir():
+        shutil.rmtree(v21, ignore_errors=True)
+        write_v21_dataset(v21, episodes, length=(60, 90), height=480, width=640)
+        subprocess.run(
+            [str(BIN / "lerobot-convert-local"), f"--input={v21}", f"--output={v30}", "--progress=false"],
+            check=True,
+        )
+    vlm = build_tiny_smolvlm(work / "smolvlm2_500m_shaped", size="full")
+    return v30, vlm
+
+
+def train_config(preset: str, dataset: Path, vlm: Path, out: Path, steps: int) -> dict[str, Any]:
+    from lerobot_local.presets import get_preset
+
+    config = get_preset(preset).to_config(str(dataset), output_dir=str(out))
+    policy = config["policy"]
+    policy.pop("path", None)
+    policy.update(type="smolvla", vlm_model_name=str(vlm), load_vlm_weights=False, device="cuda")
+    config.update({"steps": steps, "save_freq": steps, "log_freq": 5})
+    config["lerobot_local"]["keep_last_n"] = 1
+    return config
+
+
+def run_training(
+    config: dict[str, Any], work: Path, name: str, cap_gb: float | None = None
+) -> dict[str, Any]:
+    path = work / f"{name}.json"
+    shutil.rmtree(config["output_dir"], ignore_errors=True)
+    path.write_text(json.dumps(config, indent=2))
+    if cap_gb is None:
+        cmd = [str(BIN / "lerobot-train"), f"--config_path={path}"]
+    else:
+        cmd = [sys.executable, "-c", CAP_RUNNER, str(cap_gb), f"--config_path={path}"]
+    started = time.perf_counter()
+    with GpuMemoryPeak() as memory:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    log = proc.stdout + proc.stderr
+    (work / f"{name}.log").write_text(log)
+    updt = [float(x) for x in re.findall(r"updt_s:([0-9.]+)", log)]
+    data = [float(x) for x in re.findall(r"data_s:([0-9.]+)", log)]
+    torch_gb = [float(x) for x in re.findall(r"mem_gb:([0-9.]+)", log)]  # LeRobot >= 0.5 logs it
+    manifests = sorted(Path(config["output_dir"]).glob("checkpoints/*/lerobot_local_manifest.json"))
+    return {
+        "returncode": proc.returncode,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "s_per_step": round(statistics.median(updt[1:] or updt), 3) if updt else None,
+        "data_s_per_step": round(statistics.median(data[1:] or data), 3) if data else None,
+        "peak_gpu_mb": memory.peak_mb,
+        "lerobot_mem_gb": max(torch_gb) if torch_gb else None,
+        "oom": "OutOfMemoryError" in log or "CUDA out of memory" in log,
+        "checks_table": "lerobot-local before-train checks" in log,
+        "manifests": len(manifests),
+        "last_lines": log.strip().splitlines()[-3:],
+    }
+
+
+def loader_frames_per_s(
+    dataset: Path, backend: str, batches: int = 20, batch_size: int = 16
+) -> dict[str, Any]:
+    """Decoded camera frames per second through LeRobotDataset + a DataLoader of 8 workers."""
+    import torch
+
+    from lerobot_local import compat
+
+    try:
+        ds = compat.load_lerobot_dataset(dataset, video_backend=backend)
+        loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=8)
+        it = iter(loader)
+        next(it)  # workers started, first files opened
+        started = time.perf_counter()
+        for _ in range(batches):
+            next(it)
+        seconds = time.perf_counter() - started
+    except Exception as exc:
+        lines = [x for x in str(exc).strip().splitlines() if x.strip()]
+        return {"backend": backend, "error": f"{type(exc).__name__}: {lines[-1] if lines else ''}"[:300]}
+    frames = batches * batch_size * len(ds.meta.video_keys)
+    return {"backend": backend, "frames_per_s": round(frames / seconds, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/lerobot-local-gpu"))
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--episodes", type=int, default=6)
+    parser.add_argument("--cap_gb", type=float, default=12.0)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--loader_only", action="store_true", help="skip the training runs")
+    args = parser.parse_args()
+    import torch
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    dataset, vlm = prepare(args.work, args.episodes)
+    results: dict[str, Any] = {
+        "lerobot": lerobot_version(),
+        "torch": torch.__version__,
+        "gpu": torch.cuda.get_device_name(0),
+        "gpu_total_mb": torch.cuda.get_device_properties(0).total_memory // 2**20,
+        "steps": args.steps,
+        "train": {},
+    }
+    for preset in () if args.loader_only else PRESETS:
+        config = train_config(preset, dataset, vlm, args.work / f"run_{preset}", args.steps)
+        results["train"][preset] = run_training(config, args.work, preset)
+        print(preset, json.dumps(results["train"][preset]), flush=True)
+    if args.cap_gb and not args.loader_only:
+        name = f"local_grasp_lowmem_cap{args.cap_gb:g}gb"
+        config = train_config("local_grasp_lowmem", dataset, vlm, args.work / f"run_{name}", args.steps)
+        results["train"][name] = run_training(config, args.work, name, cap_gb=args.cap_gb)
+        print(name, json.dumps(results["train"][name]), flush=True)
+    results["loader"] = [loader_frames_per_s(dataset, b) for b in ("pyav", "torchcodec")]
+    rows = [
+        [
+            name,
+            "ok" if r["returncode"] == 0 else ("OOM" if r["oom"] else f"rc={r['returncode']}"),
+            r["s_per_step"],
+            r["data_s_per_step"],
+            f"{r['peak_gpu_mb'] / 1024:.1f}",
+            r["manifests"],
+        ]
+        for name, r in results["train"].items()
+    ]
+    if rows:
+        print_table(["run", "result", "s/step", "data s/step", "peak GPU GiB", "manifests"], rows)
+    print_table(
+        ["video backend", "frames/s"],
+        [[r["backend"], r.get("frames_per_s", r.get("error"))] for r in results["loader"]],
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
