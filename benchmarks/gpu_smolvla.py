@@ -42,22 +42,28 @@ runpy.run_module("lerobot.scripts.lerobot_train", run_name="__main__")
 
 
 class GpuMemoryPeak:
-    """Poll nvidia-smi's used memory of GPU 0 every 100 ms; ``peak_mb`` is the highest reading."""
+    """Poll nvidia-smi's used memory of every GPU every 100 ms; ``peaks_mb`` holds the highest readings."""
 
     def __init__(self) -> None:
-        self.peak_mb = 0
+        self.peaks_mb: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    @property
+    def peak_mb(self) -> int:
+        return self.peaks_mb.get(0, 0)
 
     def _poll(self) -> None:
         while not self._stop.is_set():
             out = subprocess.run(
-                ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "-i", "0"],
+                ["nvidia-smi", "--query-gpu=index,memory.used", "--format=csv,noheader,nounits"],
                 capture_output=True,
                 text=True,
-            ).stdout.strip()
-            if out.isdigit():
-                self.peak_mb = max(self.peak_mb, int(out))
+            ).stdout
+            for line in out.strip().splitlines():
+                index, used = (x.strip() for x in line.split(","))
+                if index.isdigit() and used.isdigit():
+                    self.peaks_mb[int(index)] = max(self.peaks_mb.get(int(index), 0), int(used))
             time.sleep(0.1)
 
     def __enter__(self) -> GpuMemoryPeak:
@@ -99,12 +105,16 @@ def train_config(preset: str, dataset: Path, vlm: Path, out: Path, steps: int) -
 
 
 def run_training(
-    config: dict[str, Any], work: Path, name: str, cap_gb: float | None = None
+    config: dict[str, Any], work: Path, name: str, cap_gb: float | None = None, processes: int = 1
 ) -> dict[str, Any]:
     path = work / f"{name}.json"
     shutil.rmtree(config["output_dir"], ignore_errors=True)
     path.write_text(json.dumps(config, indent=2))
-    if cap_gb is None:
+    if processes > 1:  # one process per GPU through accelerate (NCCL), as users launch it
+        cmd = [str(BIN / "accelerate"), "launch", "--multi_gpu", f"--num_processes={processes}"]
+        cmd += ["--num_machines=1", "--dynamo_backend=no"]
+        cmd += [str(BIN / "lerobot-train"), f"--config_path={path}"]
+    elif cap_gb is None:
         cmd = [str(BIN / "lerobot-train"), f"--config_path={path}"]
     else:
         cmd = [sys.executable, "-c", CAP_RUNNER, str(cap_gb), f"--config_path={path}"]
@@ -123,6 +133,10 @@ def run_training(
         "s_per_step": round(statistics.median(updt[1:] or updt), 3) if updt else None,
         "data_s_per_step": round(statistics.median(data[1:] or data), 3) if data else None,
         "peak_gpu_mb": memory.peak_mb,
+        "peak_gpu_mb_per_gpu": memory.peaks_mb,
+        "processes": processes,
+        "check_tables": log.count("lerobot-local before-train checks"),
+        "rank_messages": re.findall(r"lerobot-local: rank \d+/\d+ [^\n]*", log),
         "lerobot_mem_gb": max(torch_gb) if torch_gb else None,
         "oom": "OutOfMemoryError" in log or "CUDA out of memory" in log,
         "checks_table": "lerobot-local before-train checks" in log,
@@ -163,6 +177,8 @@ def main() -> int:
     parser.add_argument("--cap_gb", type=float, default=12.0)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--loader_only", action="store_true", help="skip the training runs")
+    parser.add_argument("--multi_gpu", type=int, default=0, help="also train local_grasp on N GPUs")
+    parser.add_argument("--presets", default=",".join(PRESETS), help="comma-separated presets to train")
     args = parser.parse_args()
     import torch
 
@@ -176,7 +192,7 @@ def main() -> int:
         "steps": args.steps,
         "train": {},
     }
-    for preset in () if args.loader_only else PRESETS:
+    for preset in () if args.loader_only else [p for p in args.presets.split(",") if p]:
         config = train_config(preset, dataset, vlm, args.work / f"run_{preset}", args.steps)
         results["train"][preset] = run_training(config, args.work, preset)
         print(preset, json.dumps(results["train"][preset]), flush=True)
@@ -185,24 +201,32 @@ def main() -> int:
         config = train_config("local_grasp_lowmem", dataset, vlm, args.work / f"run_{name}", args.steps)
         results["train"][name] = run_training(config, args.work, name, cap_gb=args.cap_gb)
         print(name, json.dumps(results["train"][name]), flush=True)
-    results["loader"] = [loader_frames_per_s(dataset, b) for b in ("pyav", "torchcodec")]
+    if args.multi_gpu > 1:
+        name = f"local_grasp_{args.multi_gpu}gpu"
+        config = train_config("local_grasp", dataset, vlm, args.work / f"run_{name}", args.steps)
+        results["train"][name] = run_training(config, args.work, name, processes=args.multi_gpu)
+        print(name, json.dumps(results["train"][name]), flush=True)
+    backends = () if args.multi_gpu else ("pyav", "torchcodec")
+    results["loader"] = [loader_frames_per_s(dataset, b) for b in backends]
     rows = [
         [
             name,
             "ok" if r["returncode"] == 0 else ("OOM" if r["oom"] else f"rc={r['returncode']}"),
             r["s_per_step"],
             r["data_s_per_step"],
-            f"{r['peak_gpu_mb'] / 1024:.1f}",
+            " / ".join(f"{mb / 1024:.1f}" for _, mb in sorted(r["peak_gpu_mb_per_gpu"].items()) if mb > 600)
+            or f"{r['peak_gpu_mb'] / 1024:.1f}",
             r["manifests"],
         ]
         for name, r in results["train"].items()
     ]
     if rows:
         print_table(["run", "result", "s/step", "data s/step", "peak GPU GiB", "manifests"], rows)
-    print_table(
-        ["video backend", "frames/s"],
-        [[r["backend"], r.get("frames_per_s", r.get("error"))] for r in results["loader"]],
-    )
+    if results["loader"]:
+        print_table(
+            ["video backend", "frames/s"],
+            [[r["backend"], r.get("frames_per_s", r.get("error"))] for r in results["loader"]],
+        )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2))
