@@ -29,6 +29,7 @@ from lerobot_local.convert.video import StreamInfo, VideoConcatenator, probe
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 RENUMBERED_COLUMNS = ("episode_index", "index", "task_index")
+EPISODES_PER_BATCH = 256  # rows of meta/episodes built and written at a time (bounds memory)
 
 
 @dataclass
@@ -384,20 +385,29 @@ def _write_meta(
     )
     tasks.to_parquet(out / layout.TASKS_PATH)
 
-    jsonable = [stats.to_jsonable(s) for s in episode_stats]
-    records = []
-    for row, ep_stats in zip(rows, jsonable, strict=True):
-        record = {"episode_index": row["episode_index"], "tasks": row["tasks"], "length": row["length"]}
-        record.update({k: v for k, v in row.items() if k not in record})
-        for key, values in ep_stats.items():
-            for stat, value in values.items():
-                record[f"stats/{key}/{stat}"] = value
-        record["meta/episodes/chunk_index"] = 0
-        record["meta/episodes/file_index"] = 0
-        records.append(record)
+    # meta/episodes in batches: one episode's flattened stats at a time, not a second copy of all of them.
     episodes_path = out / layout.EPISODES_PATH.format(chunk_index=0, file_index=0)
     episodes_path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(records), episodes_path)
+    writer: pq.ParquetWriter | None = None
+    try:
+        for start in range(0, len(rows), EPISODES_PER_BATCH):
+            records = [
+                _episode_record(row, ep_stats)
+                for row, ep_stats in zip(
+                    rows[start : start + EPISODES_PER_BATCH],
+                    episode_stats[start : start + EPISODES_PER_BATCH],
+                    strict=True,
+                )
+            ]
+            if writer is None:
+                table = pa.Table.from_pylist(records)
+                writer = pq.ParquetWriter(episodes_path, table.schema)
+            else:
+                table = pa.Table.from_pylist(records, schema=writer.schema)
+            writer.write_table(table)
+    finally:
+        if writer is not None:
+            writer.close()
 
     aggregated = stats.to_jsonable(stats.aggregate(episode_stats))
     (out / layout.STATS_PATH).write_text(json.dumps(aggregated, indent=4))
@@ -424,6 +434,18 @@ def _write_meta(
         if feature["dtype"] != "video":
             feature["fps"] = src.fps
     (out / layout.INFO_PATH).write_text(json.dumps(info, indent=4))
+
+
+def _episode_record(row: dict[str, Any], ep_stats: dict[str, Any]) -> dict[str, Any]:
+    """One row of meta/episodes: index, tasks, length, file locations, then ``stats/<key>/<stat>``."""
+    record = {"episode_index": row["episode_index"], "tasks": row["tasks"], "length": row["length"]}
+    record.update({k: v for k, v in row.items() if k not in record})
+    for key, values in stats.to_jsonable(ep_stats).items():
+        for stat, value in values.items():
+            record[f"stats/{key}/{stat}"] = value
+    record["meta/episodes/chunk_index"] = 0
+    record["meta/episodes/file_index"] = 0
+    return record
 
 
 def _copy_extra_files(src: SourceDataset, out: Path) -> dict[str, str]:
