@@ -157,6 +157,21 @@ CASES = {
         "meta/episodes_stats.jsonl",
         "no stats for episode 2",
     ),
+    "stats not numeric": (
+        _edit_jsonl("meta/episodes_stats.jsonl", lambda r: r[1]["stats"]["action"].__setitem__("min", "low")),
+        "meta/episodes_stats.jsonl",
+        "stats/action/min is not a numeric array",
+    ),
+    "stats lack a mean": (
+        _edit_jsonl("meta/episodes_stats.jsonl", lambda r: r[0]["stats"]["action"].pop("mean")),
+        "meta/episodes_stats.jsonl",
+        "lack mean",
+    ),
+    "stats shape disagrees": (
+        _edit_jsonl("meta/episodes_stats.jsonl", lambda r: r[2]["stats"]["action"].__setitem__("max", [1.0])),
+        "meta/episodes_stats.jsonl",
+        "has shape [1], other episodes [6]",
+    ),
     "truncated parquet": (_truncate(EP1_PARQUET), EP1_PARQUET, "not a readable parquet file"),
     "missing parquet": (_delete(EP1_PARQUET), EP1_PARQUET, "is missing"),
     "row count disagrees": (

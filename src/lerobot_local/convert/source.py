@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lerobot_local.convert.errors import ConversionError
 
 SUPPORTED_SOURCE_VERSIONS = ("v2.0", "v2.1")
@@ -189,6 +191,41 @@ def _int_field(row: dict[str, Any], key: str, path: Path, lineno: int, minimum: 
     return value
 
 
+REQUIRED_STATS = ("min", "max", "mean", "std", "count")
+
+
+def _stats_arrays(
+    stats: Any, path: Path, lineno: int, shapes: dict[tuple[str, str], tuple[int, ...]]
+) -> dict[str, dict[str, np.ndarray]]:
+    """One episode's stats as numpy arrays (compact), checked: numeric, complete, same shapes everywhere."""
+    fix = "restore that entry, or convert with --stats=recompute"
+    if not isinstance(stats, dict):
+        raise ConversionError(path, f"entry {lineno} has no 'stats' object", fix)
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    for key, values in stats.items():
+        missing = [s for s in REQUIRED_STATS if not isinstance(values, dict) or s not in values]
+        if missing:
+            raise ConversionError(path, f"entry {lineno}: stats of {key!r} lack {', '.join(missing)}", fix)
+        arrays[key] = {}
+        for stat, value in values.items():
+            try:
+                array = np.asarray(value)
+            except (TypeError, ValueError):
+                array = np.asarray([object()])
+            if array.dtype.kind not in "iuf" or array.size == 0:
+                raise ConversionError(path, f"entry {lineno}: stats/{key}/{stat} is not a numeric array", fix)
+            expected = shapes.setdefault((key, stat), array.shape)
+            if array.shape != expected:
+                raise ConversionError(
+                    path,
+                    f"entry {lineno}: stats/{key}/{stat} has shape {list(array.shape)}, other episodes "
+                    f"{list(expected)}",
+                    fix,
+                )
+            arrays[key][stat] = array
+    return arrays
+
+
 def _validate_info(info: Any, path: Path) -> dict[str, Any]:
     if not isinstance(info, dict):
         raise ConversionError(path, "is not a JSON object", "restore meta/info.json written by LeRobot")
@@ -316,13 +353,10 @@ def read_source(root: Path) -> SourceDataset:
     if info["codebase_version"] == "v2.1":
         stats_path = meta / "episodes_stats.jsonl"
         by_index: dict[int, dict[str, Any]] = {}
+        shapes: dict[tuple[str, str], tuple[int, ...]] = {}
         for lineno, row in enumerate(read_jsonl(stats_path), start=1):
             idx = _int_field(row, "episode_index", stats_path, lineno)
-            if not isinstance(row.get("stats"), dict):
-                raise ConversionError(
-                    stats_path, f"entry {lineno} has no 'stats' object", "restore that entry"
-                )
-            by_index[idx] = row["stats"]
+            by_index[idx] = _stats_arrays(row.get("stats"), stats_path, lineno, shapes)
         for ep in episodes:
             if ep.index not in by_index:
                 raise ConversionError(
