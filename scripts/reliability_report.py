@@ -7,6 +7,7 @@ python scripts/reliability_report.py /tmp/rel.jsonl > docs/reliability.md
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -21,6 +22,15 @@ real converter and `lerobot-train` subprocesses on real files, the network close
 """
 
 
+LOG_PREFIX = re.compile(r"^(ERROR|WARNING|INFO) \S+ \S+ \S+:\d+ (conversion failed, nothing was written: )?")
+TMP_DATASET = re.compile(r"/tmp/\S*?/(v21_video|v21_images|src|v30)(?=/|:)")
+
+
+def clean(message: str) -> str:
+    """A recorded message without the log prefix, the test's temporary folder shown as SRC."""
+    return TMP_DATASET.sub("SRC", LOG_PREFIX.sub("", message)).replace("|", "/")
+
+
 def render(rows: list[dict]) -> str:
     merged: dict[tuple[str, str], dict] = {}
     pythons: dict[tuple[str, str], set[str]] = defaultdict(set)
@@ -29,7 +39,7 @@ def render(rows: list[dict]) -> str:
         seen = merged.setdefault(key, {**row, "trials": 0, "data_lost": 0})
         seen["trials"] += row["trials"]
         seen["data_lost"] += row["data_lost"]
-        seen["happened"] = row["happened"]
+        seen["happened"] = clean(row["happened"])
         pythons[key].add(row.get("lerobot", "?"))
     lines = [HEADER, "| area | tried | trials | expected | happened | data lost | LeRobot |"]
     lines.append("| --- | --- | --- | --- | --- | --- | --- |")

@@ -27,6 +27,12 @@ from reliability_log import record
 from train_helpers import tiny_act_config, write_config
 
 EXAMPLES = int(os.environ.get("LEROBOT_LOCAL_FUZZ_EXAMPLES", "150"))
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,  # the same examples on every run and every LeRobot line
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 PREFLIGHT_SETTINGS = {"lerobot_local.profile": "local_grasp", "lerobot_local.deep_video_check": True}
 
 json_values = st.recursive(
@@ -142,12 +148,7 @@ def _convert(src: Path, out: Path) -> Any:
     return run_conversion(job, "local_v21")
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@FUZZ_SETTINGS
 @given(change=damage(V21_META))
 def test_converter_on_damaged_meta(change: tuple[str, str, Any]) -> None:
     from lerobot_local.convert.errors import ConversionError
@@ -197,12 +198,7 @@ def train_config(v30_dataset: Path) -> tuple[Any, Any]:
     return parsed, local_settings
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@FUZZ_SETTINGS
 @given(change=damage(V30_META))
 def test_preflight_on_damaged_meta(change: tuple[str, str, Any], v30_dataset: Path, train_config) -> None:
     from lerobot_local.results import render_table
@@ -233,7 +229,7 @@ def _record_outcomes():
     if _OUTCOMES:
         record(
             "fuzzing",
-            f"converter and preflight on {sum(_OUTCOMES.values())} randomly damaged meta files (hypothesis)",
+            "converter and preflight on randomly damaged meta files (hypothesis, derandomized)",
             "success, or our error naming the file (converter) / an error row with a fix (preflight); "
             "no traceback, no partial output, dataset unchanged",
             ", ".join(f"{n} {k}" for k, n in sorted(_OUTCOMES.items())) + ", 0 crashes",
