@@ -1,9 +1,8 @@
-"""Interpreter start-up hook, imported by ``lerobot_local_activate.pth``.
-
-It only puts a one-shot finder at the front of ``sys.meta_path``. The finder ignores every import except
-``lerobot.configs.parser``; when LeRobot imports that module, the finder lets it load normally and then hands
-it to :mod:`lerobot_local.activation`, which wraps ``parser.wrap`` so that LeRobot's own training script runs
-our hooks. Programs that never import LeRobot pay for one small module import and nothing else.
+"""Activation, second half. ``lerobot_local_activate.pth`` (run by ``site`` at every interpreter start-up)
+defines a tiny meta-path finder inline, so that start-up imports nothing of this package. The finder ignores
+every import except ``lerobot.configs.parser``; then it imports this module and calls :func:`hand_over`,
+which lets LeRobot's parser load normally and passes it to :mod:`lerobot_local.activation`, which wraps
+``parser.wrap`` so that LeRobot's own training script runs our hooks.
 """
 
 import sys
@@ -11,41 +10,26 @@ import sys
 TRIGGER_MODULE = "lerobot.configs.parser"
 
 
-class _LeRobotParserFinder:
-    """Meta-path finder that fires once, when ``lerobot.configs.parser`` is first imported."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != TRIGGER_MODULE:
-            return None
-        if self in sys.meta_path:
-            sys.meta_path.remove(self)
-        spec = None
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            if find is not None:
-                spec = find(fullname, path, target)
-                if spec is not None:
-                    break
-        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
-            return spec
-        load = spec.loader.exec_module
-
-        def exec_module(module) -> None:
-            load(module)
-            from lerobot_local.activation import on_parser_imported
-
-            on_parser_imported(module)
-
-        spec.loader.exec_module = exec_module
+def hand_over(finder: object, fullname: str, path: object, target: object) -> object:
+    """Find ``fullname`` with the other finders and run our activation right after it executes."""
+    if finder in sys.meta_path:
+        sys.meta_path.remove(finder)
+    spec = None
+    for other in list(sys.meta_path):
+        find = getattr(other, "find_spec", None)
+        if find is not None:
+            spec = find(fullname, path, target)
+            if spec is not None:
+                break
+    if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
         return spec
+    load = spec.loader.exec_module
 
+    def exec_module(module: object) -> None:
+        load(module)
+        from lerobot_local.activation import on_parser_imported
 
-def install() -> None:
-    """Install the finder unless it is already installed or LeRobot's parser is already imported."""
-    if TRIGGER_MODULE in sys.modules:
-        return
-    if not any(isinstance(f, _LeRobotParserFinder) for f in sys.meta_path):
-        sys.meta_path.insert(0, _LeRobotParserFinder())
+        on_parser_imported(module)
 
-
-install()
+    spec.loader.exec_module = exec_module
+    return spec
