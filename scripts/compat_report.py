@@ -12,25 +12,19 @@ from pathlib import Path
 
 # Column -> (test file, test-name prefixes); a test belongs to the first column that matches it.
 COLUMNS = {
-    "activation in lerobot-train": (
+    "activation in lerobot-train, manifests, resume": (
         "test_train_hooks",
-        (
-            "test_python_dash_m_entry_point",
-            "test_opt_out",
-            "test_third_party_plugin",
-            "test_command_line_overrides",
-        ),
+        ("test_passing_run", "test_python_dash_m_entry_point"),
     ),
     "safety stops": (
         "test_train_hooks",
         ("test_failing_check_stops", "test_v21_dataset_root", "test_existing_output_dir"),
     ),
-    "checkpoint manifest + resume": (
-        "test_train_hooks",
-        ("test_passing_run", "test_flipped_byte"),
+    "converter (output loaded by this LeRobot)": (
+        "test_convert",
+        ("test_converted_dataset_equals_source", "test_v30_layout_matches_lerobot"),
     ),
-    "converter (loaded by this LeRobot)": ("test_convert", ("test_",)),
-    "config files": ("test_configs", ("test_",)),
+    "config files parse": ("test_configs", ("test_",)),
     "SmolVLA end to end + resume": ("test_e2e_demo", ("test_",)),
 }
 
