@@ -7,8 +7,9 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from lerobot_local.checks.dataset_info import dataset_root, episodes_table, info_problems, inside
+from lerobot_local.checks.dataset_info import dataset_root, episodes_table, info_problems
 from lerobot_local.hookspecs import hookimpl
+from lerobot_local.paths import inside
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
 

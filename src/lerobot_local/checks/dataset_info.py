@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from lerobot_local.paths import escapes
 
 
 @dataclass(frozen=True)
@@ -60,22 +61,13 @@ def info_problems(info: Any) -> list[str]:
             rel = None
         if rel is None:
             problems.append(f"has no usable '{name}' template ({template!r})")
-        elif os.path.isabs(rel) or ".." in Path(rel).parts:
+        elif escapes(rel):
             problems.append(f"'{name}' points outside the dataset ({template!r})")
     for name in ("total_episodes", "total_frames"):
         value = info.get(name, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             problems.append(f"has {name}={value!r} (expected an integer >= 0)")
     return problems
-
-
-def inside(root: Path, rel: str) -> Path | None:
-    """``root / rel`` when it stays inside ``root`` (symlinks resolved), else None."""
-    if os.path.isabs(rel) or ".." in Path(rel).parts:
-        return None
-    path = root / rel
-    real_root = os.path.realpath(root)
-    return path if os.path.commonpath([real_root, os.path.realpath(path)]) == real_root else None
 
 
 @lru_cache(maxsize=8)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from lerobot_local.convert.errors import ConversionError
+from lerobot_local.paths import escapes, inside
 
 SUPPORTED_SOURCE_VERSIONS = ("v2.0", "v2.1")
 REQUIRED_INFO_FIELDS = ("codebase_version", "fps", "features", "data_path", "total_episodes", "chunks_size")
@@ -123,19 +123,16 @@ def _format_template(ds: SourceDataset, name: str, **values: Any) -> str:
 
 def _inside(root: Path, rel: str, what: str) -> Path:
     """Resolve ``rel`` under ``root`` and refuse anything that leaves it (``..``, absolute, symlinks)."""
-    info_path = root / "meta" / "info.json"
-    candidate = Path(rel)
-    if candidate.is_absolute() or ".." in candidate.parts:
+    if escapes(rel):
         raise ConversionError(
-            info_path,
+            root / "meta" / "info.json",
             f"'{what}' points outside the dataset ({rel!r})",
             "use a relative path template inside the dataset folder",
         )
-    path = root / candidate
-    real_root = os.path.realpath(root)
-    if os.path.commonpath([real_root, os.path.realpath(path)]) != real_root:
+    path = inside(root, rel)
+    if path is None:
         raise ConversionError(
-            path,
+            root / rel,
             "is a symbolic link leading outside the dataset",
             "replace the link by the real file inside the dataset folder",
         )
