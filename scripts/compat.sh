@@ -71,5 +71,8 @@ for release in "${releases[@]}"; do
   rm -rf "$venv"
 done
 rm -rf "$work"
-"$(find_python 3.11 || command -v python3)" "$repo/scripts/compat_report.py" "$results" > "$repo/docs/compatibility.md"
+report_python="$(find_python 3.11 || command -v python3)"
+"$report_python" "$repo/scripts/compat_facts.py" "$results" "${releases[@]}" > /dev/null \
+  || echo "warning: could not read the releases' wheels (the facts table is left out)" >&2
+"$report_python" "$repo/scripts/compat_report.py" "$results" > "$repo/docs/compatibility.md"
 echo "wrote docs/compatibility.md"

@@ -86,7 +86,55 @@ def render(results: Path) -> str:
             + " | ".join(cells)
             + f" | {meta.get('seconds', 0) / 60:.1f} min |"
         )
+    lines.extend(_facts_table(results))
     return "\n".join(lines) + "\n"
+
+
+FACTS = {
+    "requires_python": "Python",
+    "train_utils_module": "training utilities module",
+    "eval_field": "eval frequency field",
+    "train_calls_plugin_discovery": "lerobot-train calls register_third_party_plugins",
+    "parser_reads_policy_path_from_file": "parser takes policy.path from the config file",
+    "update_last_checkpoint_in_train": "update_last_checkpoint in the train script (our hook point)",
+    "extras": "extras it defines (of smolvla, dataset, training)",
+}
+
+
+def _facts_table(results: Path) -> list[str]:
+    """What differs between releases where the plugin touches LeRobot (scripts/compat_facts.py)."""
+    rows = sorted(
+        (json.loads(p.read_text()) for p in results.glob("facts-*.json")),
+        key=lambda f: tuple(int(x) for x in f["release"].split(".")),
+    )
+    if not rows:
+        return []
+    lines = [
+        "",
+        "## What differs between releases",
+        "",
+        "Read from each release's wheel by `scripts/compat_facts.py`; `src/lerobot_local/compat.py` handles",
+        "every difference (the train script's own plugin discovery is not used: it imports only packages",
+        "named `lerobot_policy_*`/`lerobot_env_*`, and not every release calls it).",
+        "",
+        "| LeRobot | " + " | ".join(FACTS.values()) + " |",
+        "|---|" + "---|" * len(FACTS),
+    ]
+    for f in rows:
+        cells = [
+            "error: " + f["error"] if "error" in f and key == "requires_python" else _fact(f.get(key, ""))
+            for key in FACTS
+        ]
+        lines.append(f"| {f['release']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _fact(value: object) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(f"`{v}`" for v in value)
+    return f"`{value}`" if value else ""
 
 
 if __name__ == "__main__":

@@ -168,7 +168,7 @@ def field_renames(present: set[str]) -> list[FieldRename]:
 
 
 def parser_reads_path_from_config() -> bool:
-    """True when LeRobot's parser itself takes ``policy.path`` from a config file (0.5+)."""
+    """True when LeRobot's parser itself takes ``policy.path`` from a config file (0.6+)."""
     parser = importlib.import_module("lerobot.configs.parser")
     return hasattr(parser, "extract_path_fields_from_config")
 
