@@ -46,8 +46,10 @@ for release in "${releases[@]}"; do
   "${pip[@]}" --upgrade pip >/dev/null 2>&1
   # Pin what the line's tested constraint file pins, except LeRobot itself; fall back to pip's resolver
   # when the line's pins do not fit this older release.
-  grep -v -i '^lerobot==' "constraints/lerobot-$line.txt" > "$work/constraints-$release.txt"
-  install="constraints of the $line line"
+  # ... and except what this release pins exactly itself (e.g. 0.5.0 pins draccus==0.10.0).
+  pinned="$("$python" "$repo/scripts/compat_facts.py" --exact-pins "$release" 2>/dev/null | paste -sd'|' -)"
+  grep -v -i -E "^(lerobot${pinned:+|$pinned})==" "constraints/lerobot-$line.txt" > "$work/constraints-$release.txt"
+  install="constraints of the $line line${pinned:+ (but $pinned)}"
   if ! { "${pip[@]}" -c "$work/constraints-$release.txt" hatchling editables setuptools wheel \
          && "${pip[@]}" -c "$work/constraints-$release.txt" --no-build-isolation "lerobot==$release" -e "$repo[test]"; } \
          > "$work/install-$release.log" 2>&1; then
@@ -61,13 +63,18 @@ for release in "${releases[@]}"; do
     fi
   fi
   installed="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("lerobot"))')"
+  # Does LeRobot's own training script import at all in this environment, with the plugin off?
+  alone="ok"
+  if ! LEROBOT_LOCAL_DISABLE=1 "$venv/bin/python" -c 'import lerobot.scripts.lerobot_train' > "$work/alone.log" 2>&1; then
+    alone="fails without the plugin: $(grep -v '^ ' "$work/alone.log" | tail -n 1 | cut -c1-160)"
+  fi
   if [ "$(id -u)" = "0" ] && unshare -n true 2>/dev/null; then closed=(unshare -n); else closed=(); fi
   "${closed[@]}" "$venv/bin/python" -m pytest -p no:cacheprovider -q "${CORE_TESTS[@]}" \
     --junitxml="$results/$release.xml" > "$results/$release.log" 2>&1
   tail -n 1 "$results/$release.log"
-  printf '{"release": "%s", "installed": "%s", "python": "%s", "install": "%s", "seconds": %d}\n' \
+  printf '{"release": "%s", "installed": "%s", "python": "%s", "install": "%s", "lerobot_alone": "%s", "seconds": %d}\n' \
     "$release" "$installed" "$("$venv/bin/python" -c 'import platform; print(platform.python_version())')" \
-    "$install" $((SECONDS - started)) > "$meta"
+    "$install" "${alone//\"/\'}" $((SECONDS - started)) > "$meta"
   rm -rf "$venv"
 done
 rm -rf "$work"

@@ -61,7 +61,29 @@ def facts(release: str, download_dir: Path) -> dict[str, object]:
     }
 
 
+def exact_pins(release: str, download_dir: Path) -> list[str]:
+    """Distributions that ``lerobot==release`` itself pins with ``==`` (a line's constraint file must not)."""
+    pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
+    subprocess.run(
+        [*pip, "--python-version", "3.12", "-d", str(download_dir), f"lerobot=={release}"],
+        check=True,
+        capture_output=True,
+    )
+    wheel_path = next(download_dir.glob(f"lerobot-{release}-*.whl"))
+    with zipfile.ZipFile(wheel_path) as wheel:
+        metadata = _read(wheel, f"lerobot-{release}.dist-info/METADATA")
+    pinned = []
+    for line in metadata.splitlines():
+        if line.startswith("Requires-Dist:") and "==" in line and "extra ==" not in line:
+            pinned.append(line.split(":", 1)[1].split("==")[0].split("[")[0].strip().lower())
+    return pinned
+
+
 def main() -> int:
+    if sys.argv[1] == "--exact-pins":  # used by compat.sh: one name per line
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n".join(exact_pins(sys.argv[2], Path(tmp))))
+        return 0
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

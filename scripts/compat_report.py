@@ -67,11 +67,13 @@ def render(results: Path) -> str:
         "core tests run with the network closed. A cell reads `pass n/n` or",
         "`FAIL k/n: first failing test: reason`.",
         "",
-        "| LeRobot | Python | installed with | " + " | ".join(COLUMNS) + " | time |",
-        "|---|---|---|" + "---|" * len(COLUMNS) + "---|",
+        "| LeRobot | Python | installed with | LeRobot alone (plugin off) | "
+        + " | ".join(COLUMNS)
+        + " | time |",
+        "|---|---|---|---|" + "---|" * len(COLUMNS) + "---|",
     ]
     metas = sorted(
-        (json.loads(p.read_text()) for p in results.glob("*.json")),
+        (json.loads(p.read_text()) for p in results.glob("[0-9]*.json")),
         key=lambda m: tuple(int(x) for x in m["release"].split(".")),
     )
     for meta in metas:
@@ -83,6 +85,7 @@ def render(results: Path) -> str:
             cells = [_cell(cases, stem, prefixes) for stem, prefixes in COLUMNS.values()]
         lines.append(
             f"| {meta['release']} | {meta.get('python', '')} | {meta.get('install', '')} | "
+            f"{meta.get('lerobot_alone', 'not probed')} | "
             + " | ".join(cells)
             + f" | {meta.get('seconds', 0) / 60:.1f} min |"
         )
