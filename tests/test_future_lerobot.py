@@ -73,7 +73,7 @@ def test_renamed_hook_point_fails_loudly_and_lerobot_still_runs_without_the_plug
     )
 
 
-@pytest.mark.parametrize("version", ["0.3.3", "0.7.0"])
+@pytest.mark.parametrize("version", ["0.3.3", "0.5.0", "0.7.0"])
 def test_release_outside_the_range_is_refused(version: str, v30_dataset: Path, tmp_path: Path) -> None:
     env = _future_lerobot(tmp_path / "site", version=version)
     cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run"))

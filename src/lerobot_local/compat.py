@@ -14,9 +14,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SUPPORTED_RANGE = (">=0.4.0", "<0.7")
+SUPPORTED_RANGE = (">=0.4.0", "<0.7", "!=0.5.0")
 SUPPORTED_MIN = (0, 4, 0)
 SUPPORTED_BELOW = (0, 7, 0)
+# Releases inside the range that the compatibility matrix (docs/compatibility.md) could not prove, and why.
+EXCLUDED_RELEASES = {
+    "0.5.0": "its own lerobot-train fails to import in a fresh install (a dataclass error in its groot "
+    "policy); 0.5.1 fixes it",
+}
 TRAIN_MODULE = "lerobot.scripts.lerobot_train"
 EVAL_MODULE = "lerobot.scripts.lerobot_eval"
 # Names the train script imports into its module namespace and that we wrap (see activation.py).
@@ -58,12 +63,13 @@ def require_supported_lerobot() -> str:
     if os.environ.get("LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT") == "1":
         return version
     vt = _version_tuple(version) if version != "not installed" else ()
-    if not vt or not (SUPPORTED_MIN <= vt < SUPPORTED_BELOW):
+    if version in EXCLUDED_RELEASES or not vt or not (SUPPORTED_MIN <= vt < SUPPORTED_BELOW):
         raise IncompatibleLeRobotError(
-            f"lerobot-local supports LeRobot {','.join(SUPPORTED_RANGE)} but LeRobot {version} is installed; "
-            "install a supported LeRobot (pip install 'lerobot>=0.4,<0.7'), upgrade lerobot-local, or set "
-            "LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT=1 to try anyway (or LEROBOT_LOCAL_DISABLE=1 to run without "
-            "the safety checks)"
+            f"lerobot-local supports LeRobot {','.join(SUPPORTED_RANGE)} but LeRobot {version} is installed"
+            + (f" ({EXCLUDED_RELEASES[version]})" if version in EXCLUDED_RELEASES else "")
+            + "; install a supported LeRobot (pip install 'lerobot>=0.4,<0.7,!=0.5.0'), upgrade "
+            "lerobot-local, or set LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT=1 to try anyway (or "
+            "LEROBOT_LOCAL_DISABLE=1 to run without the safety checks)"
         )
     return version
 
