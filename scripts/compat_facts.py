@@ -24,14 +24,19 @@ def _read(wheel: zipfile.ZipFile, name: str) -> str:
         return ""
 
 
-def facts(release: str, download_dir: Path) -> dict[str, object]:
+def _download(release: str, download_dir: Path) -> Path:
+    """The ``lerobot==release`` wheel (no dependencies; pip's cache reused)."""
     pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
     subprocess.run(
         [*pip, "--python-version", "3.12", "-d", str(download_dir), f"lerobot=={release}"],
         check=True,
         capture_output=True,
     )
-    wheel_path = next(download_dir.glob(f"lerobot-{release}-*.whl"))
+    return next(download_dir.glob(f"lerobot-{release}-*.whl"))
+
+
+def facts(release: str, download_dir: Path) -> dict[str, object]:
+    wheel_path = _download(release, download_dir)
     with zipfile.ZipFile(wheel_path) as wheel:
         names = set(wheel.namelist())
         train_script = _read(wheel, "lerobot/scripts/lerobot_train.py")
@@ -63,13 +68,7 @@ def facts(release: str, download_dir: Path) -> dict[str, object]:
 
 def exact_pins(release: str, download_dir: Path) -> list[str]:
     """Distributions that ``lerobot==release`` itself pins with ``==`` (a line's constraint file must not)."""
-    pip = [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:"]
-    subprocess.run(
-        [*pip, "--python-version", "3.12", "-d", str(download_dir), f"lerobot=={release}"],
-        check=True,
-        capture_output=True,
-    )
-    wheel_path = next(download_dir.glob(f"lerobot-{release}-*.whl"))
+    wheel_path = _download(release, download_dir)
     with zipfile.ZipFile(wheel_path) as wheel:
         metadata = _read(wheel, f"lerobot-{release}.dist-info/METADATA")
     pinned = []
