@@ -92,3 +92,24 @@ def test_a_crashing_check_is_an_error_row_not_a_traceback(v30: Path, parsed) -> 
     assert crashed.severity == "error" and "ZeroDivisionError: boom" in crashed.message
     assert "broken_check: off" in crashed.fix
     assert result.severity == "ok"  # the other checks still ran
+
+
+def test_a_check_may_take_only_some_hook_arguments(v30: Path, parsed) -> None:
+    """pluggy lets an implementation name a subset of the hookspec's arguments; so does the runner."""
+    from lerobot_local.hookspecs import hookimpl
+    from lerobot_local.plugins import get_plugin_manager
+    from lerobot_local.results import CheckResult
+
+    class ConfigOnly:
+        @hookimpl
+        def lerobot_local_before_train(self, config: Any) -> list:
+            return [CheckResult("config_only", "ok", f"saw {config.dataset.repo_id}")]
+
+    pm = get_plugin_manager()
+    pm.register(ConfigOnly(), name="config_only")
+    try:
+        _, results = _dataset_result(parsed, v30)
+    finally:
+        pm.unregister(name="config_only")
+    row = next(r for r in results if r.name == "config_only")
+    assert row.severity == "ok" and row.message == "saw local/fixture"

@@ -35,9 +35,11 @@ def collect_results(config: Any, settings: LocalSettings) -> list[CheckResult]:
     results: list[CheckResult] = []
     # One plugin at a time, in registration order: a check that crashes becomes an error row naming its
     # plugin instead of a traceback that hides every other result.
+    # Like pluggy, pass each implementation only the hook arguments it names.
+    arguments = {"config": config, "settings": settings}
     for impl in get_plugin_manager().hook.lerobot_local_before_train.get_hookimpls():
         try:
-            batch = impl.function(config=config, settings=settings)
+            batch = impl.function(*(arguments[name] for name in impl.argnames))
         except Exception as exc:
             batch = [_crashed(impl.plugin_name, exc)]
         results.extend(batch or [])
