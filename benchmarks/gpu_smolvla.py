@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import statistics
@@ -75,10 +76,9 @@ class GpuMemoryPeak:
         self._thread.join()
 
 
-def prepare(work: Path, episodes: int) -> tuple[Path, Path]:
-    """A converted grasp-like v3.0 dataset (480x640, 2 cameras) and a full-size SmolVLM2 backbone."""
+def prepare(work: Path, episodes: int) -> Path:
+    """A converted grasp-like v3.0 dataset (480x640, 2 cameras)."""
     from lerobot_local.demo.synthetic_v21 import write_v21_dataset
-    from lerobot_local.demo.tiny_vlm import build_tiny_smolvlm
 
     v21, v30 = work / "grasp_v21", work / "grasp_v30"
     if not v30.is_dir():
@@ -88,8 +88,14 @@ def prepare(work: Path, episodes: int) -> tuple[Path, Path]:
             [str(BIN / "lerobot-convert-local"), f"--input={v21}", f"--output={v30}", "--progress=false"],
             check=True,
         )
-    vlm = build_tiny_smolvlm(work / "smolvlm2_500m_shaped", size="full")
-    return v30, vlm
+    return v30
+
+
+def full_size_backbone(work: Path) -> Path:
+    """A SmolVLM2-500M-shaped backbone folder (random weights), written locally."""
+    from lerobot_local.demo.tiny_vlm import build_tiny_smolvlm
+
+    return build_tiny_smolvlm(work / "smolvlm2_500m_shaped", size="full")
 
 
 def train_config(preset: str, dataset: Path, vlm: Path, out: Path, steps: int) -> dict[str, Any]:
@@ -145,17 +151,71 @@ def run_training(
     }
 
 
+FFMPEG_LIBRARIES = ("avutil", "avcodec", "avformat", "avdevice", "avfilter", "swscale", "swresample")
+
+
+def pyav_ffmpeg_library_path(work: Path) -> str | None:
+    """An LD_LIBRARY_PATH under which torchcodec finds the FFmpeg that PyAV's wheel bundles.
+
+    torchcodec links against FFmpeg's shared libraries by their usual names (``libavutil.so.59``); PyAV's
+    wheel ships the same libraries renamed (``av.libs/libavutil-<hash>.so.59.x``). A folder of symbolic
+    links with the usual names, ahead of ``av.libs`` on the path, lets both backends decode with one and the
+    same FFmpeg build (a fair comparison) on machines without a system FFmpeg.
+    """
+    import av
+
+    libs = Path(av.__file__).resolve().parent.parent / "av.libs"
+    links = work / "ffmpeg_from_pyav"
+    links.mkdir(parents=True, exist_ok=True)
+    for name in FFMPEG_LIBRARIES:
+        for lib in libs.glob(f"lib{name}-*.so.*"):
+            major = lib.name.split(".so.")[1].split(".")[0]
+            link = links / f"lib{name}.so.{major}"
+            link.unlink(missing_ok=True)
+            link.symlink_to(lib)
+    return f"{links}:{libs}" if any(links.iterdir()) else None
+
+
+def loader_in_subprocess(dataset: Path, backend: str, work: Path, workers: int) -> dict[str, Any]:
+    """Measure one backend in a fresh process; retry torchcodec on PyAV's FFmpeg if it finds none."""
+    cmd = [
+        sys.executable,
+        __file__,
+        "--loader",
+        backend,
+        "--dataset",
+        str(dataset),
+        "--workers",
+        str(workers),
+    ]
+    attempts: list[tuple[str, dict[str, str]]] = [("system", {})]
+    if backend == "torchcodec":
+        path = pyav_ffmpeg_library_path(work)
+        if path:
+            attempts.append(("bundled with PyAV", {"LD_LIBRARY_PATH": path}))
+    result: dict[str, Any] = {}
+    for ffmpeg, env in attempts:
+        out = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True)
+        lines = [x for x in out.stdout.splitlines() if x.startswith("{")]
+        result = json.loads(lines[-1]) if lines else {"backend": backend, "error": out.stderr[-300:]}
+        result["ffmpeg"] = ffmpeg
+        if "frames_per_s" in result:
+            break
+    return result
+
+
 def loader_frames_per_s(
-    dataset: Path, backend: str, batches: int = 20, batch_size: int = 16
+    dataset: Path, backend: str, workers: int = 8, batches: int = 20, batch_size: int = 16
 ) -> dict[str, Any]:
-    """Decoded camera frames per second through LeRobotDataset + a DataLoader of 8 workers."""
+    """Decoded camera frames per second through LeRobotDataset + a DataLoader of ``workers`` workers."""
     import torch
 
     from lerobot_local import compat
 
     try:
         ds = compat.load_lerobot_dataset(dataset, video_backend=backend)
-        loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=8)
+        loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=workers)
+        batches = min(batches, len(loader) - 1)  # one pass over the data at most
         it = iter(loader)
         next(it)  # workers started, first files opened
         started = time.perf_counter()
@@ -179,16 +239,26 @@ def main() -> int:
     parser.add_argument("--loader_only", action="store_true", help="skip the training runs")
     parser.add_argument("--multi_gpu", type=int, default=0, help="also train local_grasp on N GPUs")
     parser.add_argument("--presets", default=",".join(PRESETS), help="comma-separated presets to train")
+    parser.add_argument("--workers", type=int, default=8, help="data-loader workers")
+    parser.add_argument("--loader", help=argparse.SUPPRESS)  # internal: measure one backend, print JSON
+    parser.add_argument("--dataset", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.loader:
+        print(json.dumps(loader_frames_per_s(args.dataset, args.loader, args.workers)), flush=True)
+        return 0
     import torch
 
     args.work.mkdir(parents=True, exist_ok=True)
-    dataset, vlm = prepare(args.work, args.episodes)
+    dataset = prepare(args.work, args.episodes)
+    vlm = None if args.loader_only else full_size_backbone(args.work)
     results: dict[str, Any] = {
         "lerobot": lerobot_version(),
         "torch": torch.__version__,
-        "gpu": torch.cuda.get_device_name(0),
-        "gpu_total_mb": torch.cuda.get_device_properties(0).total_memory // 2**20,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "gpu_total_mb": torch.cuda.get_device_properties(0).total_memory // 2**20
+        if torch.cuda.is_available()
+        else None,
+        "workers": args.workers,
         "steps": args.steps,
         "train": {},
     }
@@ -207,7 +277,7 @@ def main() -> int:
         results["train"][name] = run_training(config, args.work, name, processes=args.multi_gpu)
         print(name, json.dumps(results["train"][name]), flush=True)
     backends = () if args.multi_gpu else ("pyav", "torchcodec")
-    results["loader"] = [loader_frames_per_s(dataset, b) for b in backends]
+    results["loader"] = [loader_in_subprocess(dataset, b, args.work, args.workers) for b in backends]
     rows = [
         [
             name,
@@ -224,8 +294,8 @@ def main() -> int:
         print_table(["run", "result", "s/step", "data s/step", "peak GPU GiB", "manifests"], rows)
     if results["loader"]:
         print_table(
-            ["video backend", "frames/s"],
-            [[r["backend"], r.get("frames_per_s", r.get("error"))] for r in results["loader"]],
+            ["video backend", "FFmpeg", "frames/s"],
+            [[r["backend"], r["ffmpeg"], r.get("frames_per_s", r.get("error"))] for r in results["loader"]],
         )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

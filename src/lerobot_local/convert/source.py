@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from lerobot_local.convert.errors import ConversionError
+from lerobot_local.convert.stats_table import EpisodeStatsTable
 from lerobot_local.paths import escapes, inside
 
 SUPPORTED_SOURCE_VERSIONS = ("v2.0", "v2.1")
@@ -25,12 +27,11 @@ INDEX_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_ind
 
 @dataclass
 class SourceEpisode:
-    """One line of ``meta/episodes.jsonl`` (plus its ``episodes_stats.jsonl`` entry in v2.1)."""
+    """One line of ``meta/episodes.jsonl``."""
 
     index: int
     tasks: list[str]
     length: int
-    stats: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass
@@ -41,6 +42,7 @@ class SourceDataset:
     info: dict[str, Any]
     episodes: list[SourceEpisode]
     tasks: dict[int, str]
+    stats: EpisodeStatsTable | None = None  # v2.1's episodes_stats.jsonl, rows in ``episodes`` order
     extra_files: list[Path] = field(default_factory=list)
 
     @property
@@ -153,28 +155,31 @@ def read_json(path: Path) -> Any:
         ) from exc
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """Read a JSON-lines file (blank lines ignored); each line must be a JSON object."""
+def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line number, object)`` for each line of a JSON-lines file, streamed (blank lines skipped)."""
     if not path.is_file():
         raise ConversionError(path, "does not exist", "restore it; LeRobot v2.x datasets always have it")
-    rows = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConversionError(path, "is not UTF-8 text", "restore the file from your backup") from exc
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConversionError(
-                path, f"line {lineno} is not valid JSON ({exc.msg})", "fix or remove that line"
-            ) from exc
-        if not isinstance(row, dict):
-            raise ConversionError(path, f"line {lineno} is not a JSON object", "fix or remove that line")
-        rows.append(row)
-    return rows
+    with path.open(encoding="utf-8") as lines:
+        lineno = 0
+        while True:
+            try:
+                line = next(lines, None)
+            except UnicodeDecodeError as exc:
+                raise ConversionError(path, "is not UTF-8 text", "restore the file from your backup") from exc
+            if line is None:
+                return
+            lineno += 1
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ConversionError(
+                    path, f"line {lineno} is not valid JSON ({exc.msg})", "fix or remove that line"
+                ) from exc
+            if not isinstance(row, dict):
+                raise ConversionError(path, f"line {lineno} is not a JSON object", "fix or remove that line")
+            yield lineno, row
 
 
 def _int_field(row: dict[str, Any], key: str, path: Path, lineno: int, minimum: int = 0) -> int:
@@ -191,19 +196,16 @@ def _int_field(row: dict[str, Any], key: str, path: Path, lineno: int, minimum: 
 REQUIRED_STATS = ("min", "max", "mean", "std", "count")
 
 
-def _stats_arrays(
-    stats: Any, path: Path, lineno: int, shapes: dict[tuple[str, str], tuple[int, ...]]
-) -> dict[str, dict[str, np.ndarray]]:
-    """One episode's stats as numpy arrays (compact), checked: numeric, complete, same shapes everywhere."""
+def _store_stats(stats: Any, path: Path, lineno: int, table: EpisodeStatsTable, row: int) -> None:
+    """Check one episode's stats (numeric, complete, same shapes as other episodes) and store them."""
     fix = "restore that entry, or convert with --stats=recompute"
     if not isinstance(stats, dict):
         raise ConversionError(path, f"entry {lineno} has no 'stats' object", fix)
-    arrays: dict[str, dict[str, np.ndarray]] = {}
     for key, values in stats.items():
         missing = [s for s in REQUIRED_STATS if not isinstance(values, dict) or s not in values]
         if missing:
             raise ConversionError(path, f"entry {lineno}: stats of {key!r} lack {', '.join(missing)}", fix)
-        arrays[key] = {}
+        arrays = {}
         for stat, value in values.items():
             try:
                 array = np.asarray(value)
@@ -211,16 +213,16 @@ def _stats_arrays(
                 array = np.asarray([object()])
             if array.dtype.kind not in "iuf" or array.size == 0:
                 raise ConversionError(path, f"entry {lineno}: stats/{key}/{stat} is not a numeric array", fix)
-            expected = shapes.setdefault((key, stat), array.shape)
-            if array.shape != expected:
+            expected = table.shape(key, stat)
+            if expected is not None and array.shape != expected:
                 raise ConversionError(
                     path,
                     f"entry {lineno}: stats/{key}/{stat} has shape {list(array.shape)}, other episodes "
                     f"{list(expected)}",
                     fix,
                 )
-            arrays[key][stat] = array
-    return arrays
+            arrays[stat] = array
+        table.set(row, key, arrays)
 
 
 def _validate_info(info: Any, path: Path) -> dict[str, Any]:
@@ -303,7 +305,7 @@ def read_source(root: Path) -> SourceDataset:
 
     tasks_path = meta / "tasks.jsonl"
     tasks: dict[int, str] = {}
-    for lineno, row in enumerate(read_jsonl(tasks_path), start=1):
+    for lineno, row in read_jsonl(tasks_path):
         idx = _int_field(row, "task_index", tasks_path, lineno)
         task = row.get("task")
         if not isinstance(task, str):
@@ -315,7 +317,7 @@ def read_source(root: Path) -> SourceDataset:
     episodes_path = meta / "episodes.jsonl"
     episodes: list[SourceEpisode] = []
     seen: set[int] = set()
-    for lineno, row in enumerate(read_jsonl(episodes_path), start=1):
+    for lineno, row in read_jsonl(episodes_path):
         idx = _int_field(row, "episode_index", episodes_path, lineno)
         length = _int_field(row, "length", episodes_path, lineno, minimum=1)
         ep_tasks = row.get("tasks", [])
@@ -347,23 +349,24 @@ def read_source(root: Path) -> SourceDataset:
             "correct total_frames or the episode lengths",
         )
 
+    stats = None
     if info["codebase_version"] == "v2.1":
         stats_path = meta / "episodes_stats.jsonl"
-        by_index: dict[int, dict[str, Any]] = {}
-        shapes: dict[tuple[str, str], tuple[int, ...]] = {}
-        for lineno, row in enumerate(read_jsonl(stats_path), start=1):
-            idx = _int_field(row, "episode_index", stats_path, lineno)
-            by_index[idx] = _stats_arrays(row.get("stats"), stats_path, lineno, shapes)
-        for ep in episodes:
-            if ep.index not in by_index:
+        stats = EpisodeStatsTable(len(episodes))
+        row_of = {ep.index: row for row, ep in enumerate(episodes)}
+        for lineno, line in read_jsonl(stats_path):
+            idx = _int_field(line, "episode_index", stats_path, lineno)
+            if idx in row_of:  # stats of episodes that episodes.jsonl does not list are ignored
+                _store_stats(line.get("stats"), stats_path, lineno, stats, row_of[idx])
+        for row, ep in enumerate(episodes):
+            if not stats.has_row(row):
                 raise ConversionError(
                     stats_path,
                     f"has no stats for episode {ep.index}",
                     "restore that line, or convert with --stats=recompute",
                 )
-            ep.stats = by_index[ep.index]
 
-    ds = SourceDataset(root=root, info=info, episodes=episodes, tasks=tasks)
+    ds = SourceDataset(root=root, info=info, episodes=episodes, tasks=tasks, stats=stats)
     known = ds.known_files()  # also validates the path templates of every episode
     ds.extra_files = sorted(p for p in root.rglob("*") if p.is_file() and p not in known)
     return ds

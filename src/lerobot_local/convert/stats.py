@@ -1,4 +1,4 @@
-"""Per-episode statistics (for v2.0 sources, which have none) and their aggregation, as LeRobot does them.
+"""Per-episode statistics for v2.0 sources (which have none), computed as LeRobot does them.
 
 Numeric features: min/max/mean/std over the episode's frames, shape of the feature. Image and video features:
 per-channel values over sampled frames scaled to [0, 1], shape (3, 1, 1). ``count`` is the number of frames
@@ -58,37 +58,6 @@ def image_stats(images_nchw: np.ndarray) -> dict[str, np.ndarray]:
         "std": array.std(axis=axes, keepdims=True)[0],
         "count": np.array([array.shape[0]]),
     }
-
-
-def aggregate(stats_list: list[dict[str, dict[str, Any]]]) -> dict[str, dict[str, np.ndarray]]:
-    """Combine per-episode stats into dataset stats (count-weighted mean, pooled variance), like LeRobot."""
-    keys = sorted({k for stats in stats_list for k in stats})
-    result: dict[str, dict[str, np.ndarray]] = {}
-    for key in keys:
-        items = [
-            {s: np.asarray(v, dtype=np.float64) for s, v in stats[key].items()}
-            for stats in stats_list
-            if key in stats
-        ]
-        means = np.stack([i["mean"] for i in items])
-        counts = np.stack([i["count"] for i in items]).reshape(-1)
-        total = counts.sum()
-        weights = counts.reshape((-1,) + (1,) * (means.ndim - 1))
-        mean = (means * weights).sum(axis=0) / total
-        stds = np.stack([i["std"] for i in items])
-        variance = ((stds**2 + (means - mean) ** 2) * weights).sum(axis=0) / total
-        agg = {
-            "min": np.min(np.stack([i["min"] for i in items]), axis=0),
-            "max": np.max(np.stack([i["max"] for i in items]), axis=0),
-            "mean": mean,
-            "std": np.sqrt(variance),
-            "count": np.array([int(total)]),
-        }
-        for q in [k for k in items[0] if k.startswith("q") and k[1:].isdigit()]:
-            if all(q in i for i in items):
-                agg[q] = (np.stack([i[q] for i in items]) * weights).sum(axis=0) / total
-        result[key] = agg
-    return result
 
 
 def to_jsonable(stats: dict[str, dict[str, Any]]) -> dict[str, dict[str, list]]:

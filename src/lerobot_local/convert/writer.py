@@ -25,11 +25,12 @@ from tqdm import tqdm
 from lerobot_local.convert import layout, stats
 from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.source import SourceDataset
+from lerobot_local.convert.stats_table import EpisodeStatsTable, aggregate
 from lerobot_local.convert.video import StreamInfo, VideoConcatenator, probe
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 RENUMBERED_COLUMNS = ("episode_index", "index", "task_index")
-EPISODES_PER_BATCH = 256  # rows of meta/episodes built and written at a time (bounds memory)
+EPISODES_PER_BATCH = 32  # rows of meta/episodes built and written at a time (bounds memory)
 
 
 @dataclass
@@ -112,7 +113,7 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
 
 def _write_data(
     src: SourceDataset, out: Path, opts: WriteOptions, task_map: dict[int, int], rows: list[dict[str, Any]]
-) -> list[dict[str, dict[str, np.ndarray]]]:
+) -> EpisodeStatsTable:
     """Stream every episode into size-capped data files; return per-episode numeric stats."""
     numeric_keys = [k for k, f in src.features.items() if f["dtype"] not in ("video", "image", "string")]
     required = [k for k, f in src.features.items() if f["dtype"] != "video"]
@@ -122,10 +123,10 @@ def _write_data(
     chunk, file_idx, file_bytes, writer, schema = 0, 0, 0, None, None
     limit = opts.data_file_size_mb * 1024 * 1024
     frames_done = 0
-    all_stats = []
+    all_stats = EpisodeStatsTable(len(src.episodes))
     bar = _Bar(opts.progress, total=len(src.episodes), desc="data", unit="ep")
     try:
-        for ep, row in zip(src.episodes, rows, strict=True):
+        for position, (ep, row) in enumerate(zip(src.episodes, rows, strict=True)):
             path = src.data_file(ep.index)
             pfile = _open_parquet(path)
             names = pfile.schema_arrow.names
@@ -183,7 +184,9 @@ def _write_data(
                 ) from exc
             inverse = {new: old for old, new in task_map.items()}
             row["tasks"] = [src.tasks[inverse[t]] for t in task_order]
-            all_stats.append({k: stats.numeric_stats(np.concatenate(v)) for k, v in collected.items() if v})
+            for key, values in collected.items():
+                if values:
+                    all_stats.set(position, key, stats.numeric_stats(np.concatenate(values)))
             frames_done += ep.length
             file_bytes += size
             bar.update()
@@ -335,36 +338,27 @@ def _decode_images(src: SourceDataset, ep_index: int, key: str, indices: list[in
 
 
 def _episode_stats(
-    src: SourceDataset, opts: WriteOptions, numeric: list[dict[str, Any]], result: WriteResult
-) -> list[dict[str, dict[str, Any]]]:
+    src: SourceDataset, opts: WriteOptions, numeric: EpisodeStatsTable, result: WriteResult
+) -> EpisodeStatsTable:
     """Per-episode stats: the source's (v2.1) or computed (v2.0, or when asked), index columns recomputed."""
-    recompute = opts.recompute_stats or src.version == "v2.0"
+    if src.stats is not None and not opts.recompute_stats:
+        return src.stats.with_features_from(numeric, RENUMBERED_COLUMNS)
     visual = src.video_keys + src.image_keys
-    out = []
-    bar = _Bar(opts.progress and recompute and bool(visual), total=len(src.episodes), desc="stats", unit="ep")
-    for ep, num in zip(src.episodes, numeric, strict=True):
-        if recompute:
-            ep_stats: dict[str, Any] = dict(num)
-            indices = stats.sample_indices(ep.length)
-            for key in src.video_keys:
-                frames = _decode_frames(src.video_file(key, ep.index), indices)
-                ep_stats[key] = stats.image_stats(np.stack([stats.downsample(f) for f in frames]))
-            for key in src.image_keys:
-                frames = _decode_images(src, ep.index, key, indices)
-                ep_stats[key] = stats.image_stats(np.stack([stats.downsample(f) for f in frames]))
-            bar.update()
-        else:
-            ep_stats = dict(ep.stats or {})
-            for key in RENUMBERED_COLUMNS:
-                if key in num:
-                    ep_stats[key] = num[key]
-        out.append(ep_stats)
+    bar = _Bar(opts.progress and bool(visual), total=len(src.episodes), desc="stats", unit="ep")
+    for position, ep in enumerate(src.episodes):
+        indices = stats.sample_indices(ep.length)
+        for key in src.video_keys:
+            frames = _decode_frames(src.video_file(key, ep.index), indices)
+            numeric.set(position, key, stats.image_stats(np.stack([stats.downsample(f) for f in frames])))
+        for key in src.image_keys:
+            frames = _decode_images(src, ep.index, key, indices)
+            numeric.set(position, key, stats.image_stats(np.stack([stats.downsample(f) for f in frames])))
+        bar.update()
     bar.close()
-    if recompute:
-        result.notes.append(
-            "per-episode statistics computed from the data (source has none or --stats=recompute)"
-        )
-    return out
+    result.notes.append(
+        "per-episode statistics computed from the data (source has none or --stats=recompute)"
+    )
+    return numeric
 
 
 def _write_meta(
@@ -373,7 +367,7 @@ def _write_meta(
     opts: WriteOptions,
     task_map: dict[int, int],
     rows: list[dict[str, Any]],
-    episode_stats: list[dict[str, Any]],
+    episode_stats: EpisodeStatsTable,
 ) -> None:
     import pandas as pd
 
@@ -392,12 +386,8 @@ def _write_meta(
     try:
         for start in range(0, len(rows), EPISODES_PER_BATCH):
             records = [
-                _episode_record(row, ep_stats)
-                for row, ep_stats in zip(
-                    rows[start : start + EPISODES_PER_BATCH],
-                    episode_stats[start : start + EPISODES_PER_BATCH],
-                    strict=True,
-                )
+                _episode_record(rows[i], episode_stats.episode(i))
+                for i in range(start, min(start + EPISODES_PER_BATCH, len(rows)))
             ]
             if writer is None:
                 table = pa.Table.from_pylist(records)
@@ -409,7 +399,7 @@ def _write_meta(
         if writer is not None:
             writer.close()
 
-    aggregated = stats.to_jsonable(stats.aggregate(episode_stats))
+    aggregated = stats.to_jsonable(aggregate(episode_stats))
     (out / layout.STATS_PATH).write_text(json.dumps(aggregated, indent=4))
 
     info = json.loads(json.dumps(src.info))
