@@ -188,7 +188,9 @@ def loader_in_subprocess(dataset: Path, backend: str, work: Path, workers: int) 
         "--workers",
         str(workers),
     ]
-    attempts: list[tuple[str, dict[str, str]]] = [("system", {})]
+    attempts: list[tuple[str, dict[str, str]]] = [
+        ("bundled with PyAV" if backend == "pyav" else "system", {})
+    ]
     if backend == "torchcodec":
         path = pyav_ffmpeg_library_path(work)
         if path:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
-from conftest import REPO, run_cli
+from conftest import BIN, REPO, run_cli
 from train_helpers import tiny_act_config, write_config
 
 
@@ -29,6 +31,25 @@ def test_doctor_reports_the_truth(lerobot_version: str) -> None:
 def test_doctor_says_when_switched_off() -> None:
     proc = run_cli("lerobot-local", "doctor", env={"LEROBOT_LOCAL_DISABLE": "1"})
     assert "switched off by LEROBOT_LOCAL_DISABLE=1 (safety checks OFF)" in proc.stdout
+
+
+def test_doctor_into_a_closed_pipe_stops_quietly() -> None:
+    """``lerobot-local doctor | head -1``: the reader is gone before the output; no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [str(BIN / "lerobot-local"), "doctor"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "HF_HUB_OFFLINE": "1"},
+            timeout=600,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141, proc.stderr
+    assert "Traceback" not in proc.stderr and "BrokenPipeError" not in proc.stderr
 
 
 def test_preflight_runs_the_checks_without_training(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ installed LeRobot, source untouched (read-only copy), report complete."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -36,13 +37,19 @@ def to_uint8(value) -> np.ndarray:
     return np.clip(np.round(value.numpy() * 255), 0, 255).astype(np.uint8).transpose(1, 2, 0)
 
 
-@pytest.mark.parametrize("fixture", ["v21_video", "v21_images", "generated_h264"])
+@pytest.mark.parametrize("fixture", ["v21_video", "v21_images", "generated_h264", "generated_h264_bframes"])
 def test_converted_dataset_equals_source_frame_by_frame(fixture: str, copy_dataset, tmp_path: Path) -> None:
-    """Real LeRobot 0.3.3 output (AV1 video, image structs) and a PyAV-written h264 dataset."""
-    if fixture == "generated_h264":
+    """Real LeRobot 0.3.3 output (AV1 video, image structs) and PyAV-written h264 datasets, one with
+    B-frames (reordered frames, negative first decode timestamps, as ffmpeg's libx264 defaults write)."""
+    if fixture.startswith("generated_h264"):
         from lerobot_local.demo.synthetic_v21 import write_v21_dataset
 
-        src = write_v21_dataset(tmp_path / "generated", 3, length=(25, 40), codec="libx264", seed=7)
+        bframes = 3 if fixture.endswith("bframes") else 0
+        src = write_v21_dataset(tmp_path / "generated", 3, length=(25, 40), bframes=bframes, seed=7)
+        if bframes:
+            with av.open(str(next(src.rglob("*.mp4")))) as container:
+                packets = [p for p in container.demux(video=0) if p.pts is not None]
+            assert packets[0].dts < 0 and any(b.pts < a.pts for a, b in itertools.pairwise(packets))
     else:
         src = copy_dataset(fixture)
     before = tree_digest(src)

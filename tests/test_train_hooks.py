@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, tree_digest
 from reliability_log import record
 from train_helpers import tiny_act_config, train, without_plugin, write_config
 
@@ -176,13 +176,41 @@ def test_flipped_byte_in_checkpoint_refuses_resume(v30_dataset: Path, tmp_path: 
 
 
 def test_opt_out_says_the_checks_are_off(v30_dataset: Path, tmp_path: Path) -> None:
-    config = without_plugin(tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
+    """LEROBOT_LOCAL_DISABLE=1 with a config that still has its lerobot_local section and flag: runs."""
+    config = tiny_act_config(v30_dataset, tmp_path / "run", steps=2)
+    config = {**without_plugin(config), "lerobot_local": config["lerobot_local"]}
     cfg = write_config(tmp_path / "cfg.json", config)
-    proc = train(f"--config_path={cfg}", env={"LEROBOT_LOCAL_DISABLE": "1"})
+    before = cfg.read_bytes()
+    proc = train(f"--config_path={cfg}", "--lerobot_local.keep_last_n=1", env={"LEROBOT_LOCAL_DISABLE": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert cfg.read_bytes() == before
+    assert "ignored the 'lerobot_local' section" in proc.stderr
+    assert "ignored --lerobot_local.keep_last_n=1" in proc.stderr
     assert "safety checks are OFF" in proc.stderr
     assert "before-train checks" not in proc.stderr
     assert not (tmp_path / "run/checkpoints/000002/lerobot_local_manifest.json").exists()
+
+
+def test_resuming_a_run_from_before_the_install_names_the_opt_in(v30_dataset: Path, tmp_path: Path) -> None:
+    """A run trained without the plugin has no manifests: resume stops and says how to go on unverified."""
+    config = without_plugin(tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
+    cfg = write_config(tmp_path / "cfg.json", config)
+    assert train(f"--config_path={cfg}", env={"LEROBOT_LOCAL_DISABLE": "1"}).returncode == 0
+    resume_cfg = tmp_path / "run/checkpoints/last/pretrained_model/train_config.json"
+    before = tree_digest(tmp_path / "run/checkpoints/000002")
+    refused = train("--resume=true", f"--config_path={resume_cfg}", "--steps=4")
+    assert refused.returncode == 1
+    assert "was written without lerobot-local" in refused.stderr
+    assert "--lerobot_local.severity='{resume: warning}'" in refused.stderr
+    assert tree_digest(tmp_path / "run/checkpoints/000002") == before
+    resumed = train(
+        "--resume=true",
+        f"--config_path={resume_cfg}",
+        "--steps=4",
+        "--lerobot_local.severity={resume: warning}",
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert (tmp_path / "run/checkpoints/000004/lerobot_local_manifest.json").is_file()
 
 
 @pytest.fixture(scope="module")

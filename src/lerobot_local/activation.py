@@ -101,8 +101,10 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
 
     @functools.wraps(train_fn)
     def entry(*args: Any, **kwargs: Any) -> Any:
+        from lerobot_local.logs import setup_logging
+
         if disabled():
-            from lerobot_local.logs import setup_logging
+            from lerobot_local.config_file import strip_plugin_settings
 
             setup_logging()
             logger.warning(
@@ -110,8 +112,10 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
                 "(no Hub-push or offline protection, no checkpoint manifests)",
                 DISABLE_ENV,
             )
-            return plain(*args, **kwargs)
-        from lerobot_local.logs import setup_logging
+            argv, notes = strip_plugin_settings(sys.argv[1:])
+            for line in notes:
+                logger.warning("lerobot-local: %s", line)
+            return _with_argv(argv, plain, args, kwargs)
 
         setup_logging()
         compat.require_supported_lerobot()
@@ -120,12 +124,17 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
         for line in prepared.translations:
             logger.info("lerobot-local: %s", line)
         state["settings"] = prepared.settings
-        saved_argv = sys.argv
-        sys.argv = [saved_argv[0], *prepared.argv]
-        try:
-            return parsed(*args, **kwargs)
-        finally:
-            sys.argv = saved_argv
+        return _with_argv(prepared.argv, parsed, args, kwargs)
 
     entry.__lerobot_local__ = True
     return entry
+
+
+def _with_argv(argv: list[str], fn: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
+    """Call ``fn`` with ``sys.argv[1:]`` replaced by ``argv`` (LeRobot's parser reads sys.argv)."""
+    saved = sys.argv
+    sys.argv = [saved[0], *argv]
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        sys.argv = saved

@@ -126,6 +126,30 @@ def newest_verified_instead(config_path: Path) -> tuple[Path, str] | None:
     return None
 
 
+def strip_plugin_settings(argv: list[str]) -> tuple[list[str], list[str]]:
+    """argv for a run with the plugin switched off: our flags dropped, our config section removed.
+
+    Nothing else is changed (no field renames, no checkpoint substitution): LeRobot gets the user's config
+    as it would without lerobot-local installed, minus the one section it would reject as unknown.
+    """
+    rest = [a for a in argv if not a.startswith(FLAG_PREFIX)]
+    dropped = [a for a in argv if a.startswith(FLAG_PREFIX)]
+    notes = [f"ignored {', '.join(dropped)}"] if dropped else []
+    found = _arg_value(rest, "config_path")
+    path = Path(found[1]) if found else None
+    try:
+        data = _load_config(path) if path is not None and path.is_file() else None
+    except (OSError, ValueError):  # LeRobot reports an unreadable config file itself
+        data = None
+    if isinstance(data, dict) and SECTION in data:
+        data.pop(SECTION)
+        copy = Path(tempfile.mkdtemp(prefix="lerobot-local-config-")) / (path.stem + ".json")
+        copy.write_text(json.dumps(data, indent=2))
+        rest = _replace_arg(rest, "config_path", str(copy))
+        notes.append(f"ignored the '{SECTION}' section of {path} (LeRobot reads a copy without it: {copy})")
+    return rest, notes
+
+
 def prepare_argv(argv: list[str]) -> PreparedArgs:
     """Return the argv LeRobot should parse, our settings, and a line per translation made."""
     ours = [a for a in argv if a.startswith(FLAG_PREFIX)]

@@ -7,7 +7,13 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from lerobot_local.checks.dataset_info import dataset_root, episodes_table, info_problems
+from lerobot_local.checks.dataset_info import (
+    data_file,
+    dataset_root,
+    episodes_table,
+    info_problems,
+    video_file,
+)
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.paths import inside
 from lerobot_local.results import CheckResult
@@ -130,18 +136,10 @@ def _incomplete(root: Path, missing: list[Path]) -> CheckResult:
 def _referenced_files(info: dict[str, Any], episodes: list[dict[str, Any]]) -> set[str]:
     """Dataset-relative paths of every data and video file that meta/episodes points at."""
     wanted: set[str] = set()
-    data_path, video_path = info["data_path"], info.get("video_path")
     video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
     for ep in episodes:
-        wanted.add(data_path.format(chunk_index=ep["data/chunk_index"], file_index=ep["data/file_index"]))
-        for key in video_keys:
-            wanted.add(
-                video_path.format(
-                    video_key=key,
-                    chunk_index=ep[f"videos/{key}/chunk_index"],
-                    file_index=ep[f"videos/{key}/file_index"],
-                )
-            )
+        wanted.add(data_file(info, ep))
+        wanted.update(video_file(info, key, ep) for key in video_keys)
     return wanted
 
 

@@ -26,6 +26,20 @@ class LocalDataset:
         return [k for k, f in self.info.get("features", {}).items() if f.get("dtype") == "video"]
 
 
+def video_file(info: dict[str, Any], key: str, row: dict[str, Any]) -> str:
+    """Dataset-relative path of camera ``key``'s video file for one meta/episodes ``row``."""
+    return info["video_path"].format(
+        video_key=key,
+        chunk_index=row[f"videos/{key}/chunk_index"],
+        file_index=row[f"videos/{key}/file_index"],
+    )
+
+
+def data_file(info: dict[str, Any], row: dict[str, Any]) -> str:
+    """Dataset-relative path of the data file for one meta/episodes ``row``."""
+    return info["data_path"].format(chunk_index=row["data/chunk_index"], file_index=row["data/file_index"])
+
+
 def dataset_root(config: Any) -> Path | None:
     root = getattr(getattr(config, "dataset", None), "root", None)
     return Path(root).expanduser() if root else None

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from lerobot_local import compat
-from lerobot_local.checks.dataset_info import LocalDataset, episodes_table, v30_dataset
+from lerobot_local.checks.dataset_info import LocalDataset, episodes_table, v30_dataset, video_file
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
@@ -60,11 +60,7 @@ def check_videos(ds: LocalDataset) -> list[str]:
     try:
         for ep in rows:
             for key in ds.video_keys:
-                path = ds.root / ds.info["video_path"].format(
-                    video_key=key,
-                    chunk_index=ep[f"videos/{key}/chunk_index"],
-                    file_index=ep[f"videos/{key}/file_index"],
-                )
+                path = ds.root / video_file(ds.info, key, ep)
                 ends[path] = max(ends.get(path, 0.0), float(ep[f"videos/{key}/to_timestamp"]))
     except (KeyError, TypeError, ValueError) as exc:
         return [f"{ds.root}/meta/episodes lacks or garbles a video location ({type(exc).__name__}: {exc})"]

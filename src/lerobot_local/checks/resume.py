@@ -7,9 +7,9 @@ from typing import Any
 
 from lerobot_local import compat
 from lerobot_local.hookspecs import hookimpl
-from lerobot_local.manifest import verify_manifest
+from lerobot_local.manifest import MANIFEST_FILE, verify_manifest
 from lerobot_local.results import CheckResult
-from lerobot_local.settings import LocalSettings
+from lerobot_local.settings import CHECKPOINT_SETTINGS_FILE, LocalSettings
 
 
 def resume_checkpoint(config: Any) -> Path | None:
@@ -19,6 +19,14 @@ def resume_checkpoint(config: Any) -> Path | None:
     parser = importlib.import_module("lerobot.configs.parser")
     config_path = parser.parse_arg("config_path")
     return Path(config_path).parent.parent if config_path else None
+
+
+def _written_without_plugin(checkpoint: Path) -> bool:
+    """No checkpoint of the run has a manifest or saved settings: it predates the plugin's install."""
+    checkpoints = [p for p in checkpoint.resolve().parent.iterdir() if p.is_dir() and not p.is_symlink()]
+    return not any(
+        (p / MANIFEST_FILE).exists() or (p / CHECKPOINT_SETTINGS_FILE).exists() for p in checkpoints
+    )
 
 
 @hookimpl
@@ -37,6 +45,17 @@ def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[Che
             )
         ]
     problems = verify_manifest(checkpoint)
+    if problems and _written_without_plugin(checkpoint):
+        return [
+            CheckResult(
+                "resume",
+                "error",
+                f"checkpoint {checkpoint.resolve()} was written without lerobot-local (no checkpoint of "
+                f"this run has a {MANIFEST_FILE}), so it cannot be verified",
+                "to resume it unverified, as LeRobot alone would, add "
+                "--lerobot_local.severity='{resume: warning}'; its next checkpoints get manifests",
+            )
+        ]
     if problems:
         return [
             CheckResult(

@@ -44,6 +44,7 @@ class SourceDataset:
     tasks: dict[int, str]
     stats: EpisodeStatsTable | None = None  # v2.1's episodes_stats.jsonl, rows in ``episodes`` order
     extra_files: list[Path] = field(default_factory=list)
+    _paths: dict[tuple[str, int], Path] = field(default_factory=dict, repr=False)  # resolved once each
 
     @property
     def version(self) -> str:
@@ -74,21 +75,25 @@ class SourceDataset:
 
     def data_file(self, episode_index: int) -> Path:
         """Path of the episode's parquet file, from the ``data_path`` template."""
-        rel = _format_template(
-            self, "data_path", episode_chunk=self.chunk_of(episode_index), episode_index=episode_index
-        )
-        return _inside(self.root, rel, "data_path")
+        if ("", episode_index) not in self._paths:
+            rel = _format_template(
+                self, "data_path", episode_chunk=self.chunk_of(episode_index), episode_index=episode_index
+            )
+            self._paths["", episode_index] = _inside(self.root, rel, "data_path")
+        return self._paths["", episode_index]
 
     def video_file(self, video_key: str, episode_index: int) -> Path:
         """Path of the episode's mp4 file for one camera, from the ``video_path`` template."""
-        rel = _format_template(
-            self,
-            "video_path",
-            episode_chunk=self.chunk_of(episode_index),
-            video_key=video_key,
-            episode_index=episode_index,
-        )
-        return _inside(self.root, rel, "video_path")
+        if (video_key, episode_index) not in self._paths:
+            rel = _format_template(
+                self,
+                "video_path",
+                episode_chunk=self.chunk_of(episode_index),
+                video_key=video_key,
+                episode_index=episode_index,
+            )
+            self._paths[video_key, episode_index] = _inside(self.root, rel, "video_path")
+        return self._paths[video_key, episode_index]
 
     def known_files(self) -> set[Path]:
         """Every file the converter reads (metadata, data, videos), as absolute paths."""

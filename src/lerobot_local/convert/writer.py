@@ -26,7 +26,7 @@ from lerobot_local.convert import layout, stats
 from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.source import SourceDataset
 from lerobot_local.convert.stats_table import EpisodeStatsTable, aggregate
-from lerobot_local.convert.video import StreamInfo, VideoConcatenator, probe
+from lerobot_local.convert.video import VideoConcatenator, episode_video
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 RENUMBERED_COLUMNS = ("episode_index", "index", "task_index")
@@ -272,24 +272,26 @@ def _write_videos(
     try:
         for ep, row in zip(src.episodes, rows, strict=True):
             path = src.video_file(key, ep.index)
-            info: StreamInfo = probe(path, src.fps)
-            if info.frames != ep.length:
-                raise ConversionError(
-                    path,
-                    f"holds {info.frames} frames but episode {ep.index} has {ep.length} "
-                    "rows in its parquet file and in meta/episodes.jsonl",
-                    "restore the matching video, or re-record the episode",
-                )
-            template = template or info
-            size = path.stat().st_size
-            if concat is not None and file_bytes > 0 and file_bytes + size > limit:
-                concat.close()
-                concat, file_bytes = None, 0
-                chunk, file_idx = layout.next_chunk_file(chunk, file_idx)
-            if concat is None:
-                target = out / layout.VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file_idx)
-                concat = VideoConcatenator(target, template)
-            span = concat.append(info)
+            with episode_video(path, src.fps) as (info, container):
+                if info.frames != ep.length:
+                    raise ConversionError(
+                        path,
+                        f"holds {info.frames} frames but episode {ep.index} has {ep.length} "
+                        "rows in its parquet file and in meta/episodes.jsonl",
+                        "restore the matching video, or re-record the episode",
+                    )
+                template = template or info
+                size = path.stat().st_size
+                if concat is not None and file_bytes > 0 and file_bytes + size > limit:
+                    concat.close()
+                    concat, file_bytes = None, 0
+                    chunk, file_idx = layout.next_chunk_file(chunk, file_idx)
+                if concat is None:
+                    target = out / layout.VIDEO_PATH.format(
+                        video_key=key, chunk_index=chunk, file_index=file_idx
+                    )
+                    concat = VideoConcatenator(target, template)
+                span = concat.append(info, container)
             row.update(
                 {
                     f"videos/{key}/chunk_index": chunk,

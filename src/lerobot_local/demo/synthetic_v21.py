@@ -84,13 +84,17 @@ def _frames(rng: np.random.Generator, length: int, height: int, width: int) -> n
     return np.clip(frames, 0, 255).astype(np.uint8)
 
 
-def _encode(path: Path, frames: np.ndarray, fps: int, codec: str) -> None:
+def _encode(path: Path, frames: np.ndarray, fps: int, codec: str, bframes: int = 0) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=Fraction(fps, 1))
         stream.height, stream.width = frames.shape[1:3]
         stream.pix_fmt = "yuv420p"
-        if codec == "libx264":
+        if (
+            codec == "libx264" and bframes
+        ):  # reordered frames, negative first dts: what ffmpeg's defaults give
+            stream.options = {"preset": "veryfast", "bf": str(bframes), "g": "12"}
+        elif codec == "libx264":
             stream.options = {"preset": "ultrafast", "g": "2"}
         for image in frames:
             container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
@@ -107,6 +111,7 @@ def write_v21_dataset(
     height: int = 48,
     width: int = 64,
     codec: str = "libx264",
+    bframes: int = 0,
     seed: int = 0,
 ) -> Path:
     """Write a v2.1 dataset of ``episodes`` episodes with ``len(cameras)`` mp4 cameras into ``root``."""
@@ -162,6 +167,7 @@ def write_v21_dataset(
                 frames,
                 fps,
                 codec,
+                bframes,
             )
             stats[key] = _image_stats(frames)
         episode_lines.append({"episode_index": ep, "tasks": [TASKS[task_index]], "length": n})
