@@ -22,3 +22,20 @@ def next_chunk_file(
     if file_index + 1 >= files_per_chunk:
         return chunk_index + 1, 0
     return chunk_index, file_index + 1
+
+
+class FilePlacer:
+    """Decides which (chunk, file) each episode goes to, starting a new file when the cap would be passed."""
+
+    def __init__(self, cap_mb: float) -> None:
+        self.cap_bytes = cap_mb * 1024 * 1024
+        self.chunk_index, self.file_index, self.used_bytes = 0, 0, 0
+
+    def place(self, size: int) -> bool:
+        """Place an episode of ``size`` source bytes; True when it starts a new file (the last is full)."""
+        new_file = self.used_bytes > 0 and self.used_bytes + size > self.cap_bytes
+        if new_file:
+            self.chunk_index, self.file_index = next_chunk_file(self.chunk_index, self.file_index)
+            self.used_bytes = 0
+        self.used_bytes += size
+        return new_file

@@ -120,8 +120,7 @@ def _write_data(
     task_lookup = np.full(max(task_map, default=0) + 1, -1, dtype=np.int64)
     for old, new in task_map.items():
         task_lookup[old] = new
-    chunk, file_idx, file_bytes, writer, schema = 0, 0, 0, None, None
-    limit = opts.data_file_size_mb * 1024 * 1024
+    placer, writer, schema = layout.FilePlacer(opts.data_file_size_mb), None, None
     frames_done = 0
     all_stats = EpisodeStatsTable(len(src.episodes))
     bar = _Bar(opts.progress, total=len(src.episodes), desc="data", unit="ep")
@@ -144,20 +143,20 @@ def _write_data(
                     f"episode {ep.index} has length {ep.length}",
                     "correct 'length' in meta/episodes.jsonl or restore the parquet file",
                 )
-            size = path.stat().st_size
-            if writer is not None and file_bytes > 0 and file_bytes + size > limit:
+            if placer.place(path.stat().st_size) and writer is not None:
                 writer.close()
-                writer, file_bytes = None, 0
-                chunk, file_idx = layout.next_chunk_file(chunk, file_idx)
+                writer = None
             if writer is None:
-                target = out / layout.DATA_PATH.format(chunk_index=chunk, file_index=file_idx)
+                target = out / layout.DATA_PATH.format(
+                    chunk_index=placer.chunk_index, file_index=placer.file_index
+                )
                 target.parent.mkdir(parents=True, exist_ok=True)
                 schema = schema or _output_schema(pfile.schema_arrow, required)
                 writer = pq.ParquetWriter(target, schema)
             row.update(
                 {
-                    "data/chunk_index": chunk,
-                    "data/file_index": file_idx,
+                    "data/chunk_index": placer.chunk_index,
+                    "data/file_index": placer.file_index,
                     "dataset_from_index": frames_done,
                     "dataset_to_index": frames_done + ep.length,
                 }
@@ -188,7 +187,6 @@ def _write_data(
                 if values:
                     all_stats.set(position, key, stats.numeric_stats(np.concatenate(values)))
             frames_done += ep.length
-            file_bytes += size
             bar.update()
     finally:
         if writer is not None:
@@ -266,8 +264,7 @@ def _write_videos(
     src: SourceDataset, out: Path, opts: WriteOptions, key: str, rows: list[dict[str, Any]]
 ) -> None:
     """Concatenate one camera's episode files into size-capped mp4 files; fill the episode rows."""
-    chunk, file_idx, file_bytes, concat, template = 0, 0, 0, None, None
-    limit = opts.video_file_size_mb * 1024 * 1024
+    placer, concat, template = layout.FilePlacer(opts.video_file_size_mb), None, None
     bar = _Bar(opts.progress, total=len(src.episodes), desc=f"video {key}", unit="ep")
     try:
         for ep, row in zip(src.episodes, rows, strict=True):
@@ -281,26 +278,23 @@ def _write_videos(
                         "restore the matching video, or re-record the episode",
                     )
                 template = template or info
-                size = path.stat().st_size
-                if concat is not None and file_bytes > 0 and file_bytes + size > limit:
+                if placer.place(path.stat().st_size) and concat is not None:
                     concat.close()
-                    concat, file_bytes = None, 0
-                    chunk, file_idx = layout.next_chunk_file(chunk, file_idx)
+                    concat = None
                 if concat is None:
                     target = out / layout.VIDEO_PATH.format(
-                        video_key=key, chunk_index=chunk, file_index=file_idx
+                        video_key=key, chunk_index=placer.chunk_index, file_index=placer.file_index
                     )
                     concat = VideoConcatenator(target, template)
                 span = concat.append(info, container)
             row.update(
                 {
-                    f"videos/{key}/chunk_index": chunk,
-                    f"videos/{key}/file_index": file_idx,
+                    f"videos/{key}/chunk_index": placer.chunk_index,
+                    f"videos/{key}/file_index": placer.file_index,
                     f"videos/{key}/from_timestamp": span.from_timestamp,
                     f"videos/{key}/to_timestamp": span.to_timestamp,
                 }
             )
-            file_bytes += size
             bar.update()
     finally:
         if concat is not None:
