@@ -58,6 +58,10 @@ def _cell(cases: list[tuple[str, str, str | None]], stem: str, prefixes: tuple[s
     return f"FAIL {passed}/{len(mine)}: {first[1]}: {first[2]}".replace("|", "/")
 
 
+def _release_order(row: dict) -> tuple[int, ...]:
+    return tuple(int(x) for x in row["release"].split("."))
+
+
 def render(results: Path) -> str:
     lines = [
         "# Compatibility matrix",
@@ -78,7 +82,7 @@ def render(results: Path) -> str:
     ]
     metas = sorted(
         (json.loads(p.read_text()) for p in results.glob("[0-9]*.json")),
-        key=lambda m: tuple(int(x) for x in m["release"].split(".")),
+        key=_release_order,
     )
     for meta in metas:
         xml_path = results / f"{meta['release']}.xml"
@@ -112,7 +116,7 @@ def _facts_table(results: Path) -> list[str]:
     """What differs between releases where the plugin touches LeRobot (scripts/compat_facts.py)."""
     rows = sorted(
         (json.loads(p.read_text()) for p in results.glob("facts-*.json")),
-        key=lambda f: tuple(int(x) for x in f["release"].split(".")),
+        key=_release_order,
     )
     if not rows:
         return []

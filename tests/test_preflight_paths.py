@@ -40,6 +40,18 @@ def _dataset_result(parsed: tuple[Any, Any], root: Path):
     return next(r for r in results if r.name == "dataset"), results
 
 
+def _results_with_plugin(parsed: tuple[Any, Any], root: Path, plugin: object, name: str):
+    """The check results with ``plugin`` registered for this one run of the checks."""
+    from lerobot_local.plugins import get_plugin_manager
+
+    pm = get_plugin_manager()
+    pm.register(plugin, name=name)
+    try:
+        return _dataset_result(parsed, root)
+    finally:
+        pm.unregister(name=name)
+
+
 @pytest.mark.parametrize(
     "template",
     [
@@ -75,19 +87,13 @@ def test_data_file_symlinked_outside_is_refused(v30: Path, parsed, tmp_path: Pat
 
 def test_a_crashing_check_is_an_error_row_not_a_traceback(v30: Path, parsed) -> None:
     from lerobot_local.hookspecs import hookimpl
-    from lerobot_local.plugins import get_plugin_manager
 
     class Broken:
         @hookimpl
         def lerobot_local_before_train(self, config: Any, settings: Any) -> list:
             raise ZeroDivisionError("boom")
 
-    pm = get_plugin_manager()
-    pm.register(Broken(), name="broken_check")
-    try:
-        result, results = _dataset_result(parsed, v30)
-    finally:
-        pm.unregister(name="broken_check")
+    result, results = _results_with_plugin(parsed, v30, Broken(), "broken_check")
     crashed = next(r for r in results if r.name == "broken_check")
     assert crashed.severity == "error" and "ZeroDivisionError: boom" in crashed.message
     assert "broken_check: off" in crashed.fix
@@ -97,7 +103,6 @@ def test_a_crashing_check_is_an_error_row_not_a_traceback(v30: Path, parsed) -> 
 def test_a_check_may_take_only_some_hook_arguments(v30: Path, parsed) -> None:
     """pluggy lets an implementation name a subset of the hookspec's arguments; so does the runner."""
     from lerobot_local.hookspecs import hookimpl
-    from lerobot_local.plugins import get_plugin_manager
     from lerobot_local.results import CheckResult
 
     class ConfigOnly:
@@ -105,11 +110,6 @@ def test_a_check_may_take_only_some_hook_arguments(v30: Path, parsed) -> None:
         def lerobot_local_before_train(self, config: Any) -> list:
             return [CheckResult("config_only", "ok", f"saw {config.dataset.repo_id}")]
 
-    pm = get_plugin_manager()
-    pm.register(ConfigOnly(), name="config_only")
-    try:
-        _, results = _dataset_result(parsed, v30)
-    finally:
-        pm.unregister(name="config_only")
+    _, results = _results_with_plugin(parsed, v30, ConfigOnly(), "config_only")
     row = next(r for r in results if r.name == "config_only")
     assert row.severity == "ok" and row.message == "saw local/fixture"

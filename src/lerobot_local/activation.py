@@ -103,10 +103,10 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
     def entry(*args: Any, **kwargs: Any) -> Any:
         from lerobot_local.logs import setup_logging
 
+        setup_logging()
         if disabled():
             from lerobot_local.config_file import strip_plugin_settings
 
-            setup_logging()
             logger.warning(
                 "lerobot-local is disabled (%s=1): the safety checks are OFF for this run "
                 "(no Hub-push or offline protection, no checkpoint manifests)",
@@ -117,7 +117,6 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
                 logger.warning("lerobot-local: %s", line)
             return _with_argv(argv, plain, args, kwargs)
 
-        setup_logging()
         compat.require_supported_lerobot()
         compat.force_offline()
         prepared = prepare_argv(sys.argv[1:])

@@ -126,6 +126,13 @@ def newest_verified_instead(config_path: Path) -> tuple[Path, str] | None:
     return None
 
 
+def _with_config_copy(argv: list[str], config_path: Path, data: dict[str, Any]) -> tuple[list[str], Path]:
+    """Write ``data`` as a temporary copy of the config file and point ``--config_path`` at it."""
+    copy = Path(tempfile.mkdtemp(prefix="lerobot-local-config-")) / (config_path.stem + ".json")
+    copy.write_text(json.dumps(data, indent=2))
+    return _replace_arg(argv, "config_path", str(copy)), copy
+
+
 def strip_plugin_settings(argv: list[str]) -> tuple[list[str], list[str]]:
     """argv for a run with the plugin switched off: our flags dropped, our config section removed.
 
@@ -143,9 +150,7 @@ def strip_plugin_settings(argv: list[str]) -> tuple[list[str], list[str]]:
         data = None
     if isinstance(data, dict) and SECTION in data:
         data.pop(SECTION)
-        copy = Path(tempfile.mkdtemp(prefix="lerobot-local-config-")) / (path.stem + ".json")
-        copy.write_text(json.dumps(data, indent=2))
-        rest = _replace_arg(rest, "config_path", str(copy))
+        rest, copy = _with_config_copy(rest, path, data)
         notes.append(f"ignored the '{SECTION}' section of {path} (LeRobot reads a copy without it: {copy})")
     return rest, notes
 
@@ -201,9 +206,6 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
             )
             changed = True
         if changed:
-            tmpdir = Path(tempfile.mkdtemp(prefix="lerobot-local-config-"))
-            translated = tmpdir / (config_path.stem + ".json")
-            translated.write_text(json.dumps(data, indent=2))
-            rest = _replace_arg(rest, "config_path", str(translated))
+            rest, _ = _with_config_copy(rest, config_path, data)
     settings = parse_settings(section, ours)
     return PreparedArgs(argv=rest, settings=settings, translations=translations, config_path=config_path)

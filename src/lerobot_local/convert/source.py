@@ -165,26 +165,23 @@ def read_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     if not path.is_file():
         raise ConversionError(path, "does not exist", "restore it; LeRobot v2.x datasets always have it")
     with path.open(encoding="utf-8") as lines:
-        lineno = 0
-        while True:
-            try:
-                line = next(lines, None)
-            except UnicodeDecodeError as exc:
-                raise ConversionError(path, "is not UTF-8 text", "restore the file from your backup") from exc
-            if line is None:
-                return
-            lineno += 1
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConversionError(
-                    path, f"line {lineno} is not valid JSON ({exc.msg})", "fix or remove that line"
-                ) from exc
-            if not isinstance(row, dict):
-                raise ConversionError(path, f"line {lineno} is not a JSON object", "fix or remove that line")
-            yield lineno, row
+        try:
+            for lineno, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ConversionError(
+                        path, f"line {lineno} is not valid JSON ({exc.msg})", "fix or remove that line"
+                    ) from exc
+                if not isinstance(row, dict):
+                    raise ConversionError(
+                        path, f"line {lineno} is not a JSON object", "fix or remove that line"
+                    )
+                yield lineno, row
+        except UnicodeDecodeError as exc:
+            raise ConversionError(path, "is not UTF-8 text", "restore the file from your backup") from exc
 
 
 def _int_field(row: dict[str, Any], key: str, path: Path, lineno: int, minimum: int = 0) -> int:
@@ -218,16 +215,11 @@ def _store_stats(stats: Any, path: Path, lineno: int, table: EpisodeStatsTable, 
                 array = np.asarray([object()])
             if array.dtype.kind not in "iuf" or array.size == 0:
                 raise ConversionError(path, f"entry {lineno}: stats/{key}/{stat} is not a numeric array", fix)
-            expected = table.shape(key, stat)
-            if expected is not None and array.shape != expected:
-                raise ConversionError(
-                    path,
-                    f"entry {lineno}: stats/{key}/{stat} has shape {list(array.shape)}, other episodes "
-                    f"{list(expected)}",
-                    fix,
-                )
             arrays[stat] = array
-        table.set(row, key, arrays)
+        try:
+            table.set(row, key, arrays)
+        except ValueError as exc:  # a shape that differs from the other episodes'
+            raise ConversionError(path, f"entry {lineno}: {exc}", fix) from exc
 
 
 def _validate_info(info: Any, path: Path) -> dict[str, Any]:

@@ -21,11 +21,6 @@ class EpisodeStatsTable:
         self.columns: dict[str, dict[str, np.ndarray]] = {}
         self.present: dict[str, dict[str, np.ndarray]] = {}
 
-    def shape(self, key: str, stat: str) -> tuple[int, ...] | None:
-        """Shape of one episode's ``stat`` of ``key``, or None if no episode has it yet."""
-        column = self.columns.get(key, {}).get(stat)
-        return None if column is None else column.shape[1:]
-
     def set(self, row: int, key: str, values: Mapping[str, Any]) -> None:
         """Store one episode's stats of one feature; every stat keeps the shape it first had."""
         columns = self.columns.setdefault(key, {})
@@ -38,7 +33,10 @@ class EpisodeStatsTable:
                 column = columns[stat] = np.zeros((self.episodes, *array.shape), dtype=dtype)
                 present[stat] = np.zeros(self.episodes, dtype=bool)
             elif column.shape[1:] != array.shape:
-                raise ValueError(f"stats/{key}/{stat} has shape {array.shape}, expected {column.shape[1:]}")
+                expected = list(column.shape[1:])
+                raise ValueError(
+                    f"stats/{key}/{stat} has shape {list(array.shape)}, other episodes {expected}"
+                )
             elif np.result_type(column.dtype, array.dtype) != column.dtype:
                 column = columns[stat] = column.astype(np.result_type(column.dtype, array.dtype))
             column[row] = array
