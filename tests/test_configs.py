@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import pytest
@@ -21,24 +20,18 @@ CONFIGS = {
 
 
 def parse_with_lerobot(argv: list[str]) -> dict[str, Any]:
-    """Parse a lerobot-train command line exactly as lerobot-train does, without training."""
-    from lerobot.configs import parser
-
-    compat.register_policy_configs()
+    """Parse a lerobot-train command line as lerobot-train does (LeRobot's own parser), without training."""
     prepared = prepare_argv(argv)
-    seen: dict[str, Any] = {"settings": prepared.settings, "translations": prepared.translations}
-
-    def capture(cfg):
-        seen.update(cfg=cfg, path=compat.policy_path(cfg), overrides=compat.policy_cli_overrides())
-
-    capture.__annotations__ = {"cfg": compat.train_config_class()}
-    saved = sys.argv
-    sys.argv = ["lerobot-train", *prepared.argv]
-    try:
-        parser.wrap()(capture)()
-    finally:
-        sys.argv = saved
-    return seen
+    cfg = compat.parse_train_config(prepared.argv)
+    with compat.argv_as(prepared.argv):
+        path = compat.parser_module().get_path_arg("policy")
+    return {
+        "settings": prepared.settings,
+        "translations": prepared.translations,
+        "cfg": cfg,
+        "path": path,
+        "overrides": compat.policy_cli_overrides(prepared.argv),
+    }
 
 
 @pytest.mark.parametrize("name", list(CONFIGS))

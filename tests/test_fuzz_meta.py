@@ -188,30 +188,31 @@ def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def train_config(v30_dataset: Path) -> tuple[Any, Any]:
     """The LeRobot train config and plugin settings, parsed once (LeRobot's parser takes seconds)."""
-    from lerobot_local.cli import parse_train_config
+    from lerobot_local.cli import gather_facts
 
     run = v30_dataset.parent / "run"
     config = tiny_act_config(v30_dataset, run, **PREFLIGHT_SETTINGS)
     config = write_config(v30_dataset.parent / "cfg.json", config)
-    parsed, local_settings, _ = parse_train_config([f"--config_path={config}"])
+    facts, local_settings, _ = gather_facts([f"--config_path={config}"])
     assert local_settings.profile == "local_grasp"
-    return parsed, local_settings
+    return facts, local_settings
 
 
 @FUZZ_SETTINGS
 @given(change=damage(V30_META))
 def test_preflight_on_damaged_meta(change: tuple[str, str, Any], v30_dataset: Path, train_config) -> None:
+    from lerobot_local.facts import gather_run_facts
     from lerobot_local.results import render_table
     from lerobot_local.runner import collect_results
 
-    config, local_settings = train_config
+    facts, local_settings = train_config
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "v30"
         shutil.copytree(v30_dataset, root)
         _apply(root, change)
         before = tree_digest(root)
-        config.dataset.root = str(root)
-        results = collect_results(config, local_settings)
+        facts.config.dataset.root = str(root)
+        results = collect_results(gather_run_facts(facts.config, list(facts.argv)), local_settings)
         table = render_table(results)
         assert not [r for r in results if "crashed" in r.message], f"{change}: a check crashed\n{table}"
         errors = [r for r in results if r.severity == "error"]

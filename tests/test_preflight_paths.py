@@ -24,19 +24,20 @@ def v30(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def parsed(v30: Path) -> tuple[Any, Any]:
-    from lerobot_local.cli import parse_train_config
+    from lerobot_local.cli import gather_facts
 
     cfg = write_config(v30.parent / "cfg.json", tiny_act_config(v30, v30.parent / "run"))
-    config, local_settings, _ = parse_train_config([f"--config_path={cfg}"])
-    return config, local_settings
+    facts, local_settings, _ = gather_facts([f"--config_path={cfg}"])
+    return facts, local_settings
 
 
 def _dataset_result(parsed: tuple[Any, Any], root: Path):
+    from lerobot_local.facts import gather_run_facts
     from lerobot_local.runner import collect_results
 
-    config, local_settings = parsed
-    config.dataset.root = str(root)
-    results = collect_results(config, local_settings)
+    facts, local_settings = parsed
+    facts.config.dataset.root = str(root)
+    results = collect_results(gather_run_facts(facts.config, list(facts.argv)), local_settings)
     return next(r for r in results if r.name == "dataset"), results
 
 

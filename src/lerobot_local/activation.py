@@ -27,9 +27,12 @@ def disabled() -> bool:
     return os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
+TRAIN_PROGRAMS = ("lerobot-train", "lerobot_train.py", "lerobot-train.exe", "lerobot-train-script.py")
+
+
 def _looks_like_training() -> bool:
-    argv0 = Path(sys.argv[0]).name if sys.argv else ""
-    return argv0 in ("lerobot-train", "lerobot_train.py") or argv0.startswith("lerobot-train")
+    """True in LeRobot's training program (console script, ``python -m``, under torchrun/accelerate)."""
+    return (Path(sys.argv[0]).name if sys.argv else "") in TRAIN_PROGRAMS
 
 
 def on_parser_imported(parser_module: Any) -> None:
@@ -54,12 +57,36 @@ def _make_wrap(original_wrap: Any) -> Any:
                 return _guard_train(fn, outer)
             if compat.is_eval_entry(fn):
                 return _guard_eval(fn, outer)
+            if _looks_like_training():
+                return _refuse_unrecognised(fn, outer)
             return outer(fn)
 
         return decorator
 
     wrap.__lerobot_local__ = True
     return wrap
+
+
+def _refuse_unrecognised(fn: Any, outer: Any) -> Any:
+    """Inside lerobot-train, an entry function we do not recognise (a LeRobot that renamed ``train``):
+    calling it refuses to train unchecked, unless the plugin is disabled."""
+    parsed = outer(fn)
+    name = f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', fn)}"
+
+    @functools.wraps(fn)
+    def entry(*args: Any, **kwargs: Any) -> Any:
+        if disabled():
+            return parsed(*args, **kwargs)
+        message = (
+            f"lerobot-local: ERROR: lerobot-train runs {name}, which is not the training entry lerobot-local "
+            f"knows for LeRobot {compat.lerobot_version()} ({compat.TRAIN_MODULE}.train), so the safety "
+            "checks cannot run; refusing to train unchecked. Fix: upgrade lerobot-local "
+            f"(pip install -U lerobot-local), or set {DISABLE_ENV}=1 to train without the checks"
+        )
+        logger.error(message)
+        raise SystemExit(message)
+
+    return entry
 
 
 def _guard_eval(eval_fn: Any, outer: Any) -> Any:
@@ -86,10 +113,13 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
     state: dict[str, Any] = {}
 
     def checked_train(cfg, *args, **kwargs):
+        from lerobot_local.facts import gather_run_facts
         from lerobot_local.runner import install_checkpoint_hook, run_before_train
 
         settings = state["settings"]
-        run_before_train(cfg, settings)
+        facts = gather_run_facts(cfg, state["argv"])
+        run_before_train(facts, settings)
+        compat.apply_precision(facts.precision, cfg)
         install_checkpoint_hook(train_fn.__globals__, cfg, settings)
         return train_fn(cfg, *args, **kwargs)
 
@@ -123,6 +153,7 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
         for line in prepared.translations:
             logger.info("lerobot-local: %s", line)
         state["settings"] = prepared.settings
+        state["argv"] = prepared.argv
         return _with_argv(prepared.argv, parsed, args, kwargs)
 
     entry.__lerobot_local__ = True

@@ -48,9 +48,7 @@ def doctor() -> int:
     from lerobot_local import __version__, compat
     from lerobot_local.activation import DISABLE_ENV, disabled
     from lerobot_local.plugins import hook_implementations, plugin_sources
-    from lerobot_local.registries import REGISTRY_ORIGINS, load_registrations
 
-    load_registrations()
     version = compat.lerobot_version()
     try:
         compat.require_supported_lerobot()
@@ -73,45 +71,33 @@ def doctor() -> int:
     print("hooks:")
     for hook, impls in hook_implementations().items():
         print(f"  {hook}: {', '.join(impls) or '-'}")
-    from lerobot_local.convert.registry import ConverterConfig
-    from lerobot_local.presets import TrainPreset
-    from lerobot_local.profiles import DatasetProfile
+    from lerobot_local.convert.registry import ConverterConfig, known_converters
+    from lerobot_local.presets import TrainPreset, known_presets
+    from lerobot_local.profiles import DatasetProfile, known_profiles
+    from lerobot_local.registries import origin
 
-    for kind, base in (
-        ("converters", ConverterConfig),
-        ("profiles", DatasetProfile),
-        ("presets", TrainPreset),
+    for kind, base, known in (
+        ("converters", ConverterConfig, known_converters),
+        ("profiles", DatasetProfile, known_profiles),
+        ("presets", TrainPreset, known_presets),
     ):
         print(f"{kind}:")
-        for name, cls in base.get_known_choices().items():
+        for name, cls in known().items():
             doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
-            print(f"  {name:<22} from {REGISTRY_ORIGINS[kind].get(name, '?'):<28} {doc}")
+            print(f"  {name:<22} from {origin(base, name):<28} {doc}")
     return 0 if active or disabled() else 1
 
 
-def parse_train_config(argv: list[str]) -> tuple[Any, Any, list[str]]:
-    """Parse ``argv`` as lerobot-train would: (LeRobot train config, plugin settings, translation lines)."""
+def gather_facts(argv: list[str]) -> tuple[Any, Any, list[str]]:
+    """What lerobot-train would know before its checks: (run facts, plugin settings, translation lines)."""
     from lerobot_local import compat
     from lerobot_local.config_file import prepare_argv
+    from lerobot_local.facts import gather_run_facts
 
     compat.force_offline()
     prepared = prepare_argv(argv)
-    from lerobot.configs import parser
-
-    compat.register_policy_configs()
-    parsed: dict[str, Any] = {}
-
-    def _capture(cfg):
-        parsed["cfg"] = cfg
-
-    _capture.__annotations__ = {"cfg": compat.train_config_class()}
-    saved = sys.argv
-    sys.argv = ["lerobot-local preflight", *prepared.argv]
-    try:
-        parser.wrap()(_capture)()
-    finally:
-        sys.argv = saved
-    return parsed["cfg"], prepared.settings, prepared.translations
+    config = compat.parse_train_config(prepared.argv)
+    return gather_run_facts(config, prepared.argv), prepared.settings, prepared.translations
 
 
 def preflight(argv: list[str]) -> int:
@@ -120,22 +106,19 @@ def preflight(argv: list[str]) -> int:
     from lerobot_local.runner import collect_results
 
     setup_logging()
-    config, settings, translations = parse_train_config(argv)
+    facts, settings, translations = gather_facts(argv)
     for line in translations:
         print(f"lerobot-local: {line}")
-    results = collect_results(config, settings)
+    results = collect_results(facts, settings)
     print(render_table(results, "lerobot-local preflight"))
     return 1 if any(r.severity == "error" for r in results) else 0
 
 
 def preset(argv: list[str]) -> int:
-    from lerobot_local.presets import TrainPreset, get_preset
+    from lerobot_local.presets import get_preset, known_presets
 
     if not argv or argv[0].startswith("--"):
-        from lerobot_local.registries import load_registrations
-
-        load_registrations()
-        print(USAGE + "presets: " + ", ".join(TrainPreset.get_known_choices()), file=sys.stderr)
+        print(USAGE + "presets: " + ", ".join(known_presets()), file=sys.stderr)
         return 2
     name, flags = argv[0], dict(a[2:].split("=", 1) for a in argv[1:] if a.startswith("--") and "=" in a)
     if "dataset_root" not in flags:

@@ -7,7 +7,11 @@ hook point is missing, :class:`IncompatibleLeRobotError` names the LeRobot versi
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -173,12 +177,6 @@ def field_renames(present: set[str]) -> list[FieldRename]:
     return renames
 
 
-def parser_reads_path_from_config() -> bool:
-    """True when LeRobot's parser itself takes ``policy.path`` from a config file (0.6+)."""
-    parser = importlib.import_module("lerobot.configs.parser")
-    return hasattr(parser, "extract_path_fields_from_config")
-
-
 def is_eval_entry(fn: Any) -> bool:
     """True when ``fn`` is ``eval_main`` of LeRobot's evaluation script."""
     if getattr(fn, "__name__", None) != "eval_main":
@@ -216,10 +214,15 @@ def process_rank() -> tuple[int, int]:
     return rank, world
 
 
-def push_fields(config: Any) -> list[tuple[str, bool]]:
-    """Every setting of the train config that uploads to the Hub, with its value."""
-    found = []
-    policy = getattr(config, "policy", None)
+def launch_key() -> str:
+    """A key shared by every process of one launch on this host (torchrun run id, launcher pid, port)."""
+    run_id = os.environ.get("TORCHELASTIC_RUN_ID", "none")
+    return f"{run_id}-{os.getppid()}-{os.environ.get('MASTER_PORT', '0')}"
+
+
+def push_fields(config: Any, policy: Any | None) -> list[tuple[str, bool | None]]:
+    """Every setting of the run that uploads to the Hub, with its value (``None``: cannot be read)."""
+    found: list[tuple[str, bool | None]] = []
     if policy is not None and hasattr(policy, "push_to_hub"):
         found.append(("policy.push_to_hub", bool(policy.push_to_hub)))
     if hasattr(config, "save_checkpoint_to_hub"):
@@ -227,32 +230,191 @@ def push_fields(config: Any) -> list[tuple[str, bool]]:
     return found
 
 
-def policy_path(config: Any) -> str | None:
-    """The ``policy.path`` given to this run (command line, or config file on LeRobot 0.5+)."""
-    parser = importlib.import_module("lerobot.configs.parser")
-    return parser.get_path_arg("policy")
+# --- the command line LeRobot parses ---------------------------------------------------------------------
 
 
-def policy_cli_overrides() -> list[str]:
-    parser = importlib.import_module("lerobot.configs.parser")
-    overrides = list(parser.get_cli_overrides("policy") or [])
-    if hasattr(parser, "get_yaml_overrides"):
-        overrides = list(parser.get_yaml_overrides("policy") or []) + overrides
-    return overrides
+@contextmanager
+def argv_as(argv: list[str] | tuple[str, ...]) -> Iterator[None]:
+    """Run a block with ``sys.argv[1:]`` = ``argv`` (LeRobot's parser helpers read sys.argv)."""
+    saved = sys.argv
+    sys.argv = [saved[0] if saved else "lerobot-train", *argv]
+    try:
+        yield
+    finally:
+        sys.argv = saved
 
 
-def policy_config(config: Any) -> tuple[Any | None, str | None]:
-    """(the policy config this run will use, or None; why it could not be read)."""
-    path = policy_path(config)
-    if not path:
-        return getattr(config, "policy", None), None
+def parser_module() -> Any:
+    """LeRobot's ``lerobot.configs.parser`` module."""
+    try:
+        return importlib.import_module("lerobot.configs.parser")
+    except ImportError as exc:
+        raise missing("lerobot.configs.parser") from exc
+
+
+def parse_train_config(argv: list[str]) -> Any:
+    """Parse ``argv`` with LeRobot's own parser into its ``TrainPipelineConfig``, as lerobot-train does."""
+    parser = parser_module()
+    register_policy_configs()
+    parsed: dict[str, Any] = {}
+
+    def capture(cfg):
+        parsed["cfg"] = cfg
+
+    capture.__annotations__ = {"cfg": train_config_class()}
+    with argv_as(argv):
+        parser.wrap()(capture)()
+    return parsed["cfg"]
+
+
+def policy_cli_overrides(argv: list[str] | tuple[str, ...]) -> list[str]:
+    """The ``--policy.*`` flags of ``argv`` (not path/type), as LeRobot hands them to from_pretrained."""
+    return list(parser_module().get_cli_overrides("policy", list(argv)) or [])
+
+
+def load_policy_config(path: str, overrides: list[str]) -> tuple[Any | None, str | None]:
+    """(the pretrained policy config at ``path`` with ``overrides``, or None; why it could not be read)."""
     force_offline()
     try:
         from lerobot.configs.policies import PreTrainedConfig
 
-        return PreTrainedConfig.from_pretrained(path, cli_overrides=policy_cli_overrides()), None
+        return PreTrainedConfig.from_pretrained(path, cli_overrides=overrides), None
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
+
+
+def checkpoint_of_train_config(config_path: Path) -> Path:
+    """The checkpoint folder of ``<checkpoint>/pretrained_model/train_config.json``."""
+    return Path(config_path).parent.parent
+
+
+def resume_config_path(output_dir: Path | str) -> Path:
+    """The ``--config_path`` that resumes the run in ``output_dir``."""
+    return Path(output_dir) / CHECKPOINTS_DIR / LAST_CHECKPOINT / PRETRAINED_DIR / TRAIN_CONFIG_FILE
+
+
+def step_checkpoints(checkpoints: Path) -> list[Path]:
+    """Numbered checkpoint folders of a run's ``checkpoints`` folder, oldest first."""
+    return sorted(
+        (p for p in checkpoints.iterdir() if p.is_dir() and not p.is_symlink() and p.name.isdigit()),
+        key=lambda p: int(p.name),
+    )
+
+
+def last_checkpoint(checkpoints: Path) -> Path | None:
+    """The checkpoint LeRobot's ``last`` link points at, if any."""
+    link = checkpoints / LAST_CHECKPOINT
+    return link.resolve() if link.exists() else None
+
+
+# --- mixed precision -------------------------------------------------------------------------------------
+
+PRECISION_ENV = "ACCELERATE_MIXED_PRECISION"
+_DTYPE_TO_PRECISION = {"bfloat16": "bf16", "float16": "fp16", "float32": "no"}
+
+
+@dataclass(frozen=True)
+class PrecisionPlan:
+    """The precision a run will train in, where that comes from, and what lerobot-local must do for it."""
+
+    mode: str  # accelerate's mixed_precision: "no", "bf16" or "fp16"
+    source: str
+    apply: str | None = None  # "env" (ACCELERATE_MIXED_PRECISION) or "config" (accelerator.mixed_precision)
+    warning: str | None = None
+
+    @property
+    def label(self) -> str:
+        return "fp32" if self.mode == "no" else self.mode
+
+
+def _train_script_source() -> str:
+    try:
+        spec = importlib.util.find_spec(TRAIN_MODULE)
+        return Path(spec.origin).read_text() if spec and spec.origin else ""
+    except (ImportError, OSError, ValueError):
+        return ""
+
+
+def precision_mapping(config: Any) -> str:
+    """How the installed LeRobot chooses accelerate's mixed precision.
+
+    ``accelerator_field``: from ``accelerator.mixed_precision`` only (LeRobot main, 0.6.2-dev);
+    ``policy_dtype_or_use_amp``: from ``policy.dtype``, else ``policy.use_amp`` (0.6.1);
+    ``none``: it passes none, so accelerate reads ACCELERATE_MIXED_PRECISION (0.4.0-0.6.0); ``unknown``.
+    """
+    if hasattr(getattr(config, "accelerator", None), "mixed_precision"):
+        return "accelerator_field"
+    source = _train_script_source()
+    if "use_amp" in source and "mixed_precision" in source:
+        return "policy_dtype_or_use_amp"
+    if source and "mixed_precision" not in source:
+        return "none"
+    return "unknown"
+
+
+def autocast_precision(device: str | None) -> str:
+    """accelerate's name for torch.autocast's default dtype on ``device`` (what LeRobot maps use_amp to)."""
+    return "bf16" if (device or "cuda").split(":")[0] == "cpu" else "fp16"
+
+
+def precision_plan(config: Any, policy: Any | None) -> PrecisionPlan:
+    """What precision this run trains in on the installed LeRobot, and how to make ``use_amp`` real."""
+    version = lerobot_version()
+    use_amp = bool(getattr(policy, "use_amp", False))
+    amp = autocast_precision(getattr(policy, "device", None))
+    launcher = os.environ.get(PRECISION_ENV, "").strip().lower()
+    launcher = launcher if launcher in ("bf16", "fp16", "fp8") else ""
+    mapping = precision_mapping(config)
+    if mapping == "accelerator_field":
+        field = str(config.accelerator.mixed_precision or "no").lower()
+        if field != "no":
+            return PrecisionPlan(field, f"accelerator.mixed_precision={field}")
+        if use_amp:
+            return PrecisionPlan(
+                amp,
+                f"policy.use_amp=true, set as accelerator.mixed_precision={amp} by lerobot-local "
+                f"(LeRobot {version} reads only accelerator.mixed_precision)",
+                apply="config",
+            )
+        return PrecisionPlan("no", "accelerator.mixed_precision=no")
+    if mapping == "policy_dtype_or_use_amp":
+        if hasattr(policy, "dtype") and getattr(policy, "dtype", None) in _DTYPE_TO_PRECISION:
+            mode = _DTYPE_TO_PRECISION[policy.dtype]
+            return PrecisionPlan(mode, f"policy.dtype={policy.dtype} (LeRobot {version} maps it itself)")
+        if use_amp:
+            return PrecisionPlan(amp, f"policy.use_amp=true (LeRobot {version} maps it itself)")
+    if launcher:
+        warning = None
+        if use_amp and launcher != amp:
+            warning = (
+                f"policy.use_amp=true asks for {amp}, but the launcher's {PRECISION_ENV}={launcher} wins"
+            )
+        return PrecisionPlan(
+            launcher, f"{PRECISION_ENV}={launcher} (the launcher's --mixed_precision)", None, warning
+        )
+    if not use_amp:
+        return PrecisionPlan("no", "policy.use_amp=false")
+    if mapping == "none":
+        return PrecisionPlan(
+            amp,
+            f"policy.use_amp=true, via accelerate ({PRECISION_ENV}={amp} set by lerobot-local; "
+            f"LeRobot {version} ignores use_amp by itself)",
+            apply="env",
+        )
+    return PrecisionPlan(
+        amp,
+        f"policy.use_amp=true, via accelerate ({PRECISION_ENV}={amp} set by lerobot-local)",
+        apply="env",
+        warning=f"cannot tell how LeRobot {version} sets mixed precision: its log shows the one used",
+    )
+
+
+def apply_precision(plan: PrecisionPlan, config: Any) -> None:
+    """Make ``plan`` take effect before LeRobot builds its Accelerator."""
+    if plan.apply == "env":
+        os.environ[PRECISION_ENV] = plan.mode
+    elif plan.apply == "config":
+        config.accelerator.mixed_precision = plan.mode
 
 
 def local_model_present(name_or_path: str) -> bool:

@@ -3,8 +3,9 @@
 * takes our ``lerobot_local`` section out of the config file and our ``--lerobot_local.*`` flags out of argv
   (LeRobot's draccus parser rejects keys it does not know);
 * translates fields LeRobot renamed (``eval_freq`` <-> ``env_eval_freq``) to the installed spelling;
-* on versions that only accept ``policy.path`` on the command line, moves it (and the other policy fields
-  of the file, as overrides) to the command line;
+* moves ``policy.path`` (and the other policy fields of the file, as overrides) to the command line, on
+  every LeRobot line: 0.4.x reads ``policy.path`` only there, and 0.6.x rejects ``--policy.*`` flags (and
+  drops list-valued policy fields) when ``policy.path`` is in the file;
 * on ``--resume=true``, restores the settings saved with the checkpoint.
 The user's file is never modified: a translated copy goes to a private temporary directory.
 """
@@ -99,21 +100,16 @@ def newest_verified_instead(config_path: Path) -> tuple[Path, str] | None:
     """
     from lerobot_local.manifest import MANIFEST_FILE, verify_manifest
 
-    checkpoint = config_path.parent.parent
+    checkpoint = compat.checkpoint_of_train_config(config_path)
     if config_path.parent.name != compat.PRETRAINED_DIR or not checkpoint.is_dir():
         return None
     if (checkpoint / MANIFEST_FILE).is_file():
         return None
     root = checkpoint.parent
     current = checkpoint.resolve().name
-    older = sorted(
-        (
-            p
-            for p in root.iterdir()
-            if p.is_dir() and not p.is_symlink() and p.name.isdigit() and p.name < current
-        ),
-        reverse=True,
-    )
+    if not current.isdigit():
+        return None
+    older = [p for p in reversed(compat.step_checkpoints(root)) if int(p.name) < int(current)]
     for candidate in older:
         if (candidate / MANIFEST_FILE).is_file() and not verify_manifest(candidate):
             target = candidate / compat.PRETRAINED_DIR / config_path.name
@@ -174,9 +170,11 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
     section: dict[str, Any] | None = None
 
     if resuming and config_path is not None:
-        section = load_checkpoint_settings(config_path.parent.parent)
+        section = load_checkpoint_settings(compat.checkpoint_of_train_config(config_path))
         if section is not None:
-            translations.append(f"restored {SECTION} settings from {config_path.parent.parent}")
+            translations.append(
+                f"restored {SECTION} settings from {compat.checkpoint_of_train_config(config_path)}"
+            )
 
     if isinstance(data, dict):
         changed = False
@@ -192,7 +190,7 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
                 )
                 changed = True
         policy = data.get("policy")
-        if isinstance(policy, dict) and "path" in policy and not compat.parser_reads_path_from_config():
+        if isinstance(policy, dict) and "path" in policy:
             path = policy.pop("path")
             data.pop("policy")
             if _arg_value(rest, "policy.path") is None:
@@ -202,7 +200,8 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
                     rest.append(f"--{name}={_cli_value(value)}")
             translations.append(
                 f"moved policy.path={path} and {len(policy)} policy field(s) from the config file to "
-                f"the command line (LeRobot {compat.lerobot_version()} reads policy.path only there)"
+                "the command line (LeRobot 0.4.x reads policy.path only there, and 0.6.x rejects "
+                "command-line --policy.* overrides when policy.path is in the file)"
             )
             changed = True
         if changed:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from lerobot_local.facts import RunFacts
     from lerobot_local.results import CheckResult
     from lerobot_local.settings import LocalSettings
 
@@ -23,11 +24,18 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult] | None:
-    """Called once, on the main process, after LeRobot parsed the train config and before anything is built.
+def lerobot_local_before_train(
+    facts: RunFacts, config: Any, settings: LocalSettings
+) -> list[CheckResult] | None:
+    """Called once, on the main process, after LeRobot parsed the train config and before anything is built,
+    and by ``lerobot-local preflight`` with the same arguments.
 
-    ``config`` is LeRobot's ``TrainPipelineConfig`` (not yet validated); return the results of your checks.
-    A result with severity ``error`` stops the run before the dataset or the model is loaded.
+    ``facts`` holds what is known about the run, gathered once (the policy config it will train, the
+    ``policy.path`` and its overrides, the resume checkpoint, the dataset's ``info.json``, the precision);
+    ``config`` is LeRobot's ``TrainPipelineConfig`` (not yet validated, also ``facts.config``). Read what you
+    need from them, never from ``sys.argv``. Return the results of your checks; a result with severity
+    ``error`` stops the run before the dataset or the model is loaded. An implementation that raises
+    becomes an ``error`` row naming its plugin. Called in pluggy's order (``tryfirst``/``trylast`` apply).
     """
 
 
@@ -40,7 +48,11 @@ def lerobot_local_after_checkpoint(
 
 @hookspec
 def lerobot_local_register_converters(register: Callable[[str, type], None]) -> None:
-    """Register dataset converters: ``register(name, config_class)``, a ``ConverterConfig`` subclass."""
+    """Register dataset converters: ``register(name, config_class)``, a ``ConverterConfig`` subclass.
+
+    Called once per process, the first time the converters are listed. A name already taken (by a
+    built-in or another plugin) is refused with a warning naming both plugins.
+    """
 
 
 @hookspec

@@ -11,6 +11,8 @@ from typing import Any
 
 import draccus
 
+from lerobot_local.registries import load_from_plugins
+
 DEFAULT_PRETRAINED = "lerobot/smolvla_base"
 
 
@@ -82,11 +84,13 @@ class TrainPreset(draccus.ChoiceRegistry):
         }
 
 
+@TrainPreset.register_subclass("local_grasp")
 @dataclass
 class LocalGraspPreset(TrainPreset):
     """Fine-tune lerobot/smolvla_base: batch 16, 20k steps, checkpoint every 5k, AMP, pyav, wandb off."""
 
 
+@TrainPreset.register_subclass("local_grasp_lowmem")
 @dataclass
 class LocalGraspLowMemPreset(TrainPreset):
     """Low-memory fine-tune: 384x384 images, chunk_size and n_action_steps 10, batch 8."""
@@ -97,6 +101,7 @@ class LocalGraspLowMemPreset(TrainPreset):
     n_action_steps: int = 10
 
 
+@TrainPreset.register_subclass("local_grasp_scratch")
 @dataclass
 class LocalGraspScratchPreset(TrainPreset):
     """SmolVLA from scratch (policy.type=smolvla, no pretrained checkpoint), 200k steps."""
@@ -108,10 +113,13 @@ class LocalGraspScratchPreset(TrainPreset):
 
 def get_preset(name: str) -> TrainPreset:
     """Instantiate the registered preset ``name``."""
-    from lerobot_local.registries import load_registrations
-
-    load_registrations()
-    choices = TrainPreset.get_known_choices()
+    choices = known_presets()
     if name not in choices:
         raise KeyError(f"train preset {name!r} is not registered; known: {', '.join(choices)}")
     return choices[name]()
+
+
+def known_presets() -> dict[str, type[TrainPreset]]:
+    """Every registered preset (built-in and from plugins), by name."""
+    load_from_plugins(TrainPreset, "lerobot_local_register_presets", "preset")
+    return dict(TrainPreset.get_known_choices())

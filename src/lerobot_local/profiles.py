@@ -8,6 +8,7 @@ from pathlib import Path
 
 import draccus
 
+from lerobot_local.registries import load_from_plugins
 from lerobot_local.results import CheckResult
 
 
@@ -76,6 +77,7 @@ def _empty_tasks(root: Path) -> list[str]:
     return [f"{len(empty)} empty task string(s) in {tasks_path}"] if empty else []
 
 
+@DatasetProfile.register_subclass("local_grasp")
 @dataclass
 class LocalGraspProfile(DatasetProfile):
     """The lab's grasp dataset: Koch arm (6-dim state/action), 30 fps, >= 1 camera, a task per frame."""
@@ -89,10 +91,13 @@ class LocalGraspProfile(DatasetProfile):
 
 def get_profile(name: str) -> DatasetProfile:
     """Instantiate the registered profile ``name``."""
-    from lerobot_local.registries import load_registrations
-
-    load_registrations()
-    choices = DatasetProfile.get_known_choices()
+    choices = known_profiles()
     if name not in choices:
         raise KeyError(f"dataset profile {name!r} is not registered; known: {', '.join(choices)}")
     return choices[name]()
+
+
+def known_profiles() -> dict[str, type[DatasetProfile]]:
+    """Every registered profile (built-in and from plugins), by name."""
+    load_from_plugins(DatasetProfile, "lerobot_local_register_profiles", "profile")
+    return dict(DatasetProfile.get_known_choices())

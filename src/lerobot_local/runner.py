@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.facts import RunFacts
 from lerobot_local.results import CheckResult, render_table, worst
 from lerobot_local.settings import LocalSettings
 
@@ -26,25 +27,18 @@ class ChecksFailed(SystemExit):
         self.message = message
 
 
-def collect_results(config: Any, settings: LocalSettings) -> list[CheckResult]:
-    """Call every plugin's before-train hook and apply the severity overrides of the settings."""
-    from lerobot_local.plugins import get_plugin_manager
-    from lerobot_local.registries import load_registrations
+def collect_results(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
+    """Call every plugin's before-train hook (pluggy's order; a check that crashes becomes an error row
+    naming its plugin) and apply the severity overrides of the settings."""
+    from lerobot_local.plugins import call_each_guarded, get_plugin_manager
 
-    load_registrations()
-    results: list[CheckResult] = []
-    # One plugin at a time, in registration order: a check that crashes becomes an error row naming its
-    # plugin instead of a traceback that hides every other result.
-    # Like pluggy, pass each implementation only the hook arguments it names.
-    arguments = {"config": config, "settings": settings}
-    for impl in get_plugin_manager().hook.lerobot_local_before_train.get_hookimpls():
-        try:
-            batch = impl.function(*(arguments[name] for name in impl.argnames))
-        except Exception as exc:
-            batch = [_crashed(impl.plugin_name, exc)]
-        results.extend(batch or [])
+    batches = call_each_guarded(
+        get_plugin_manager().hook.lerobot_local_before_train,
+        {"facts": facts, "config": facts.config, "settings": settings},
+        on_crash=lambda plugin, exc: [_crashed(plugin, exc)],
+    )
     adjusted = []
-    for r in results:
+    for r in (r for batch in batches for r in (batch or [])):
         override = settings.severity.get(r.name) or settings.severity.get(r.name.split(":")[0])
         if override == "off":
             continue
@@ -67,9 +61,7 @@ def _crashed(plugin_name: str, exc: Exception) -> CheckResult:
 
 def _verdict_path() -> Path:
     # Every rank of one launch shares the launcher (its parent process), the run id and the master port.
-    run_id = os.environ.get("TORCHELASTIC_RUN_ID", "none")
-    key = f"{run_id}-{os.getppid()}-{os.environ.get('MASTER_PORT', '0')}"
-    return Path(tempfile.gettempdir()) / "lerobot-local-verdicts" / f"{key}.json"
+    return Path(tempfile.gettempdir()) / "lerobot-local-verdicts" / f"{compat.launch_key()}.json"
 
 
 def _write_verdict(ok: bool, message: str) -> None:
@@ -91,9 +83,9 @@ def _wait_for_verdict(started: float) -> dict[str, Any]:
     return {"ok": False, "message": f"no verdict from the main process after {VERDICT_TIMEOUT_S:.0f} s"}
 
 
-def run_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
+def run_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
     """Run the checks on the main process and stop every process if one fails."""
-    rank, world = compat.process_rank()
+    rank, world = facts.rank, facts.world_size
     started = time.time()
     if rank != 0:
         logger.info("lerobot-local: rank %d/%d waits for the checks of the main process", rank, world)
@@ -103,7 +95,7 @@ def run_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
         logger.info("lerobot-local: rank %d/%d goes on: the main process's checks passed", rank, world)
         return []
     try:
-        results = collect_results(config, settings)
+        results = collect_results(facts, settings)
     except BaseException as exc:
         if world > 1:
             _write_verdict(False, f"the checks crashed on the main process ({exc!r})")

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from lerobot_local import compat
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.manifest import verify_manifest
 from lerobot_local.settings import LocalSettings
@@ -14,18 +15,10 @@ from lerobot_local.settings import LocalSettings
 logger = logging.getLogger("lerobot_local")
 
 
-def step_dirs(checkpoints: Path) -> list[Path]:
-    """Numbered checkpoint directories, oldest first."""
-    return sorted(
-        (p for p in checkpoints.iterdir() if p.is_dir() and not p.is_symlink() and p.name.isdigit()),
-        key=lambda p: int(p.name),
-    )
-
-
 def prune(checkpoints: Path, keep_last_n: int) -> list[Path]:
     """Delete old checkpoints beyond ``keep_last_n``; return what was deleted."""
-    dirs = step_dirs(checkpoints)
-    last = (checkpoints / "last").resolve() if (checkpoints / "last").exists() else None
+    dirs = compat.step_checkpoints(checkpoints)
+    last = compat.last_checkpoint(checkpoints)
     verified = [d for d in dirs if not verify_manifest(d)]
     if not verified:
         return []

@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 from typing import Any
 
 from lerobot_local.checks.dataset_info import (
     data_file,
-    dataset_root,
     episodes_table,
     info_problems,
     video_file,
 )
+from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.paths import inside
 from lerobot_local.results import CheckResult
-from lerobot_local.settings import LocalSettings
 
 NAME = "dataset"
 
@@ -30,8 +28,8 @@ def _convert_command(root: Path) -> str:
     )
 
 
-def check_dataset(config: Any) -> CheckResult:
-    root = dataset_root(config)
+def check_dataset(facts: RunFacts) -> CheckResult:
+    root = facts.dataset_root
     if root is None:
         return CheckResult(
             NAME,
@@ -47,14 +45,14 @@ def check_dataset(config: Any) -> CheckResult:
             "fix --dataset.root (relative paths start from the current folder)",
         )
     info_path = root / "meta" / "info.json"
-    try:
-        info = json.loads(info_path.read_text())
-        version = info["codebase_version"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+    info = facts.dataset_info
+    version = info.get("codebase_version") if info is not None else None
+    if info is None or version is None:
         return CheckResult(
             NAME,
             "error",
-            f"{info_path} is missing or invalid",
+            f"{info_path} is missing or invalid"
+            + (f" ({facts.dataset_info_error})" if facts.dataset_info_error else ""),
             "point --dataset.root at a LeRobot dataset folder (it holds meta/info.json)",
         )
     if version in ("v2.0", "v2.1"):
@@ -144,5 +142,5 @@ def _referenced_files(info: dict[str, Any], episodes: list[dict[str, Any]]) -> s
 
 
 @hookimpl
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
-    return [check_dataset(config)]
+def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
+    return [check_dataset(facts)]

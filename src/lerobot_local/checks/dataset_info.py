@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +36,6 @@ def video_file(info: dict[str, Any], key: str, row: dict[str, Any]) -> str:
 def data_file(info: dict[str, Any], row: dict[str, Any]) -> str:
     """Dataset-relative path of the data file for one meta/episodes ``row``."""
     return info["data_path"].format(chunk_index=row["data/chunk_index"], file_index=row["data/file_index"])
-
-
-def dataset_root(config: Any) -> Path | None:
-    root = getattr(getattr(config, "dataset", None), "root", None)
-    return Path(root).expanduser() if root else None
 
 
 def info_problems(info: Any) -> list[str]:
@@ -84,14 +77,10 @@ def info_problems(info: Any) -> list[str]:
     return problems
 
 
-@lru_cache(maxsize=8)
-def _read(root: Path) -> LocalDataset | None:
-    info_path = root / "meta" / "info.json"
-    try:
-        info = json.loads(info_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    if not isinstance(info, dict) or info.get("codebase_version") != "v3.0" or info_problems(info):
+def local_dataset(root: Path, info: dict[str, Any]) -> LocalDataset | None:
+    """The dataset at ``root`` (``info``: its parsed meta/info.json) when it is a readable local v3.0
+    dataset, else None (the dataset check reports why)."""
+    if info.get("codebase_version") != "v3.0" or info_problems(info):
         return None
     try:  # the other checks read meta/episodes: an unreadable one is the dataset check's to report
         if episodes_table(root, columns=["episode_index", "length"]) is None:
@@ -99,12 +88,6 @@ def _read(root: Path) -> LocalDataset | None:
     except Exception:
         return None
     return LocalDataset(root, info)
-
-
-def v30_dataset(config: Any) -> LocalDataset | None:
-    """The config's dataset when it is a readable local v3.0 dataset (else None: see the dataset check)."""
-    root = dataset_root(config)
-    return _read(root.resolve()) if root is not None else None
 
 
 def episodes_table(root: Path, columns: list[str] | None = None) -> Any:

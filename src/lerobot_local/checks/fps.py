@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_local import compat
-from lerobot_local.checks.dataset_info import LocalDataset, episodes_table, v30_dataset, video_file
+from lerobot_local.checks.dataset_info import LocalDataset, episodes_table, video_file
+from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
@@ -81,8 +81,7 @@ def check_videos(ds: LocalDataset) -> list[str]:
     return problems
 
 
-def check_policy_horizon(config: Any, ds: LocalDataset) -> list[CheckResult]:
-    policy, _ = compat.policy_config(config)
+def check_policy_horizon(policy: Any, ds: LocalDataset) -> list[CheckResult]:
     chunk = getattr(policy, "chunk_size", None) if policy is not None else None
     if not chunk:
         return []
@@ -106,8 +105,8 @@ def check_policy_horizon(config: Any, ds: LocalDataset) -> list[CheckResult]:
 
 
 @hookimpl
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
-    ds = v30_dataset(config)
+def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
+    ds = facts.dataset
     if ds is None:
         return [CheckResult(NAME, "skipped", "no readable local v3.0 dataset (see the dataset check)")]
     fps = ds.fps
@@ -123,7 +122,7 @@ def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[Che
     problems = check_timestamps(ds)
     if settings.deep_video_check:
         problems += check_videos(ds)
-    results = check_policy_horizon(config, ds)
+    results = check_policy_horizon(facts.policy, ds)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return [

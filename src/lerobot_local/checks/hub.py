@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from lerobot_local import compat
+from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
@@ -13,25 +12,22 @@ NAME = "hub_push"
 
 
 @hookimpl
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
-    policy, why = compat.policy_config(config)
-    fields = compat.push_fields(config)
-    if policy is not None and getattr(config, "policy", None) is None and hasattr(policy, "push_to_hub"):
-        fields = [
-            ("policy.push_to_hub", bool(policy.push_to_hub)),
-            *[f for f in fields if f[0] != "policy.push_to_hub"],
-        ]
-    if policy is None and why is not None:
-        fields.append(
-            ("policy.push_to_hub", True)
-        )  # LeRobot's default when the pretrained config cannot be read
+def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
+    fields = compat.push_fields(facts.config, facts.policy)
+    unknown = facts.policy is None and facts.policy_error is not None
     pushing = [name for name, value in fields if value]
     if not pushing:
-        return [
-            CheckResult(
-                NAME, "ok", "no upload to the Hub (" + ", ".join(f"{n}=false" for n, _ in fields) + ")"
-            )
-        ]
+        shown = ", ".join(f"{n}=false" for n, _ in fields)
+        if unknown:
+            return [
+                CheckResult(
+                    NAME,
+                    "skipped",
+                    f"cannot tell whether policy.push_to_hub is set: the pretrained config at "
+                    f"{facts.policy_path} is unreadable (see offline_models); {shown}",
+                )
+            ]
+        return [CheckResult(NAME, "ok", f"no upload to the Hub ({shown})")]
     if settings.allow_hub_push:
         return [
             CheckResult(

@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
@@ -16,12 +17,11 @@ FETCH = (
 )
 
 
-def check_models(config: Any) -> list[CheckResult]:
+def check_models(facts: RunFacts) -> list[CheckResult]:
     needed: list[tuple[str, str]] = []
-    path = compat.policy_path(config)
-    if path:
-        needed.append(("policy.path", path))
-    policy, why = compat.policy_config(config)
+    if facts.policy_path:
+        needed.append(("policy.path", facts.policy_path))
+    policy, why = facts.policy, facts.policy_error
     if policy is not None:
         vlm = getattr(policy, "vlm_model_name", None)
         if vlm:
@@ -68,7 +68,7 @@ def check_wandb(config: Any, settings: LocalSettings) -> CheckResult:
 
 
 @hookimpl
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
+def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
     compat.force_offline()
     results = [CheckResult("offline", "ok", "HF_HUB_OFFLINE=1 for this run: no Hugging Face downloads")]
-    return results + check_models(config) + [check_wandb(config, settings)]
+    return results + check_models(facts) + [check_wandb(facts.config, settings)]

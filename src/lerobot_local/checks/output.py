@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
@@ -26,20 +27,20 @@ def check_output_dir(config: Any) -> CheckResult:
             "output_dir",
             "error",
             f"output_dir {out} already holds a run; it would be clobbered",
-            "choose a new --output_dir, or resume it with --resume=true --config_path="
-            f"{out}/checkpoints/last/pretrained_model/train_config.json",
+            "choose a new --output_dir, or resume it with --resume=true "
+            f"--config_path={compat.resume_config_path(out)}",
         )
     return CheckResult("output_dir", "ok", f"{out} is new")
 
 
-def _model_bytes(config: Any) -> int | None:
-    path = compat.policy_path(config)
+def _model_bytes(path: str | None) -> int | None:
     if path and Path(path).is_dir():
         return sum(p.stat().st_size for p in Path(path).glob("*.safetensors")) or None
     return None
 
 
-def check_disk(config: Any, settings: LocalSettings) -> CheckResult:
+def check_disk(facts: RunFacts, settings: LocalSettings) -> CheckResult:
+    config = facts.config
     out = Path(getattr(config, "output_dir", None) or "outputs")
     probe = out.absolute()
     while not probe.exists():
@@ -50,7 +51,7 @@ def check_disk(config: Any, settings: LocalSettings) -> CheckResult:
         max(1, steps // freq + (1 if steps % freq else 0)) if getattr(config, "save_checkpoint", True) else 0
     )
     keep = min(saved, settings.keep_last_n) if settings.keep_last_n > 0 else saved
-    model = _model_bytes(config)
+    model = _model_bytes(facts.policy_path)
     need = settings.min_free_disk_gb * GB + (keep * 3 * model if model else 0)  # weights + 2 Adam moments
     detail = f"{free / GB:.1f} GB free at {probe}, {keep} checkpoint(s) kept"
     if model:
@@ -66,5 +67,5 @@ def check_disk(config: Any, settings: LocalSettings) -> CheckResult:
 
 
 @hookimpl
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
-    return [check_output_dir(config), check_disk(config, settings)]
+def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
+    return [check_output_dir(facts.config), check_disk(facts, settings)]

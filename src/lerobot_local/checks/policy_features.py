@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from lerobot_local import compat
-from lerobot_local.checks.dataset_info import v30_dataset
+from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
-from lerobot_local.settings import LocalSettings
 
 NAME = "policy_features"
 
 
 @hookimpl
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
-    if not compat.policy_path(config):
+def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
+    if not facts.policy_path:
         return []
-    ds = v30_dataset(config)
-    policy, _ = compat.policy_config(config)
+    ds, policy = facts.dataset, facts.policy
     inputs = getattr(policy, "input_features", None) if policy is not None else None
     if ds is None or not inputs:
         return [CheckResult(NAME, "skipped", "pretrained features or dataset not readable")]

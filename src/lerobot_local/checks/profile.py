@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from lerobot_local.checks.dataset_info import v30_dataset
+from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
 
 
 @hookimpl
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
+def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
     if not settings.profile:
         return [CheckResult("profile", "skipped", "no dataset profile set (lerobot_local.profile)")]
     from lerobot_local.profiles import get_profile
@@ -22,7 +20,7 @@ def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[Che
         return [
             CheckResult("profile", "error", str(exc.args[0]), "run `lerobot-local doctor` to list profiles")
         ]
-    ds = v30_dataset(config)
+    ds = facts.dataset
     if ds is None:
         return [CheckResult(f"profile:{settings.profile}", "skipped", "no readable local v3.0 dataset")]
     return profile.check(ds.root)

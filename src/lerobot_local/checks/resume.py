@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.manifest import MANIFEST_FILE, verify_manifest
 from lerobot_local.results import CheckResult
-from lerobot_local.settings import CHECKPOINT_SETTINGS_FILE, LocalSettings
-
-
-def resume_checkpoint(config: Any) -> Path | None:
-    """The checkpoint directory ``--resume=true --config_path=...`` points at."""
-    import importlib
-
-    parser = importlib.import_module("lerobot.configs.parser")
-    config_path = parser.parse_arg("config_path")
-    return Path(config_path).parent.parent if config_path else None
+from lerobot_local.settings import CHECKPOINT_SETTINGS_FILE
 
 
 def _written_without_plugin(checkpoint: Path) -> bool:
@@ -30,18 +21,17 @@ def _written_without_plugin(checkpoint: Path) -> bool:
 
 
 @hookimpl
-def lerobot_local_before_train(config: Any, settings: LocalSettings) -> list[CheckResult]:
-    if not getattr(config, "resume", False):
+def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
+    if not facts.resume:
         return []
-    checkpoint = resume_checkpoint(config)
+    checkpoint = facts.resume_checkpoint
     if checkpoint is None or not checkpoint.is_dir():
         return [
             CheckResult(
                 "resume",
                 "error",
                 f"--resume=true but the checkpoint {checkpoint} does not exist",
-                f"pass --config_path=<output_dir>/{compat.CHECKPOINTS_DIR}/last/"
-                f"{compat.PRETRAINED_DIR}/{compat.TRAIN_CONFIG_FILE}",
+                f"pass --config_path={compat.resume_config_path('<output_dir>')}",
             )
         ]
     problems = verify_manifest(checkpoint)

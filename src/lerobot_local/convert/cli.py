@@ -49,8 +49,8 @@ class ConvertCLIConfig:
 
 
 def _help_text() -> str:
-    from lerobot_local.convert.registry import known_converters
-    from lerobot_local.registries import REGISTRY_ORIGINS
+    from lerobot_local.convert.registry import ConverterConfig, known_converters
+    from lerobot_local.registries import origin
 
     lines = [
         __doc__.strip(),
@@ -62,8 +62,8 @@ def _help_text() -> str:
         "Dashes or underscores both work (--dry-run = --dry_run). Converters registered:",
     ]
     for name, cls in known_converters().items():
-        origin = REGISTRY_ORIGINS["converters"].get(name, "?")
-        lines.append(f"  {name:<12} {', '.join(cls.source_versions):<10} {cls.description} [{origin}]")
+        source = origin(ConverterConfig, name)
+        lines.append(f"  {name:<12} {', '.join(cls.source_versions):<10} {cls.description} [{source}]")
     return "\n".join(lines)
 
 

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 import draccus
 
+from lerobot_local.registries import load_from_plugins
+
 if TYPE_CHECKING:
     from lerobot_local.convert.run import ConversionReport, ConvertJob
 
@@ -22,11 +24,32 @@ class ConverterConfig(draccus.ChoiceRegistry):
         raise NotImplementedError
 
 
+@ConverterConfig.register_subclass("local_v21")
+@dataclass
+class LocalV21Converter(ConverterConfig):
+    """Local, verified, non-destructive v2.1 -> v3.0 conversion (stats taken from episodes_stats.jsonl)."""
+
+    source_versions: ClassVar[tuple[str, ...]] = ("v2.1",)
+    description: ClassVar[str] = "v2.1 -> v3.0, local and verified (lerobot-local)"
+
+    def convert(self, job: ConvertJob) -> ConversionReport:
+        from lerobot_local.convert.run import run_conversion
+
+        return run_conversion(job, converter_name=self.get_choice_name(type(self)))
+
+
+@ConverterConfig.register_subclass("local_v20")
+@dataclass
+class LocalV20Converter(LocalV21Converter):
+    """v2.0 -> v3.0: like ``local_v21``, computing the per-episode stats v2.0 lacks, as LeRobot does."""
+
+    source_versions: ClassVar[tuple[str, ...]] = ("v2.0",)
+    description: ClassVar[str] = "v2.0 -> v3.0, per-episode stats computed (lerobot-local)"
+
+
 def known_converters() -> dict[str, type[ConverterConfig]]:
     """Every registered converter (built-in and from plugins), by name."""
-    from lerobot_local.registries import load_registrations
-
-    load_registrations()
+    load_from_plugins(ConverterConfig, "lerobot_local_register_converters", "converter")
     return dict(ConverterConfig.get_known_choices())
 
 
