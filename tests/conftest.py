@@ -115,3 +115,28 @@ def lerobot_version() -> str:
     import importlib.metadata
 
     return importlib.metadata.version("lerobot")
+
+
+@pytest.fixture(scope="session")
+def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example plugin built and installed as a real distribution into its own directory."""
+    target = tmp_path_factory.mktemp("example_site")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(REPO / "tests/plugins/lerobot_local_example"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return target

@@ -5,6 +5,7 @@ LeRobot version and what is missing, and LeRobot itself must still train with th
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import shutil
 from pathlib import Path
 
@@ -30,12 +31,19 @@ def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _future_lerobot(site: Path, rename_to: str | None = None, version: str | None = None) -> dict[str, str]:
+def _future_lerobot(
+    site: Path, rename_to: str | None = None, version: str | None = None, rename_train: bool = False
+) -> dict[str, str]:
     """A copy of the installed ``lerobot`` in ``site`` (first on PYTHONPATH), edited like a release."""
     import lerobot
 
     package = Path(lerobot.__file__).parent
     shutil.copytree(package, site / "lerobot", ignore=shutil.ignore_patterns("__pycache__"))
+    if rename_train:  # the training script's entry function renamed, e.g. train -> train_policy
+        script = site / "lerobot" / "scripts" / "lerobot_train.py"
+        text = re.sub(r"(?<![\w.])train\(", "train_policy(", script.read_text(encoding="utf-8"))
+        assert "def train_policy(" in text
+        script.write_text(text, encoding="utf-8")
     if rename_to:
         for path in (site / "lerobot").rglob("*.py"):
             text = path.read_text(encoding="utf-8")
@@ -84,3 +92,27 @@ def test_release_outside_the_range_is_refused(version: str, v30_dataset: Path, t
     assert not (tmp_path / "run").exists()
     doctor = run_cli("lerobot-local", "doctor", env=env)
     assert f"LeRobot {version}" in doctor.stdout
+
+
+def test_renamed_train_entry_refuses_to_train_unchecked(v30_dataset: Path, tmp_path: Path) -> None:
+    """A LeRobot whose training script renamed ``train``: one loud line, and nothing trains unchecked."""
+    env = _future_lerobot(tmp_path / "site", rename_train=True)
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
+    proc = train(f"--config_path={cfg}", env=env)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode != 0, log[-3000:]
+    assert "lerobot.scripts.lerobot_train.train_policy, which is not the training entry" in log
+    assert "refusing to train unchecked" in log and "LEROBOT_LOCAL_DISABLE=1" in log
+    assert not (tmp_path / "run").exists()
+    plain = write_config(
+        tmp_path / "plain.json", without_plugin(tiny_act_config(v30_dataset, tmp_path / "off"))
+    )
+    off = train(f"--config_path={plain}", "--steps=2", env={**env, "LEROBOT_LOCAL_DISABLE": "1"})
+    assert off.returncode == 0, off.stderr[-3000:]
+    assert (tmp_path / "off" / "checkpoints" / "000002").is_dir()
+    record(
+        "upgrade",
+        "LeRobot copy whose training script renamed train to train_policy",
+        "lerobot-train refuses to train unchecked, naming the function and the fix",
+        "as expected; trains with LEROBOT_LOCAL_DISABLE=1",
+    )

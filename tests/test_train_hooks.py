@@ -213,31 +213,6 @@ def test_resuming_a_run_from_before_the_install_names_the_opt_in(v30_dataset: Pa
     assert (tmp_path / "run/checkpoints/000004/lerobot_local_manifest.json").is_file()
 
 
-@pytest.fixture(scope="module")
-def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The example plugin built and installed as a real distribution into its own directory."""
-    target = tmp_path_factory.mktemp("site")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "--target",
-            str(target),
-            str(REPO / "tests/plugins/lerobot_local_example"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return target
-
-
 def test_third_party_plugin_hooks_are_called(v30_dataset: Path, tmp_path: Path, example_plugin: Path) -> None:
     cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
     env = {"PYTHONPATH": str(example_plugin)}

@@ -24,3 +24,22 @@ def lerobot_local_before_train(config: Any, settings: Any) -> list[CheckResult]:
 @hookimpl
 def lerobot_local_after_checkpoint(config: Any, settings: Any, step: int, checkpoint_dir: Path) -> None:
     (checkpoint_dir.parent / f"example_plugin_saw_{step}.txt").write_text(str(checkpoint_dir))
+    # The precision the run really trains in, as accelerate's process-wide state holds it.
+    from accelerate.state import AcceleratorState
+
+    (checkpoint_dir.parent / "example_plugin_precision.txt").write_text(
+        str(AcceleratorState().mixed_precision)
+    )
+
+
+@hookimpl
+def lerobot_local_register_presets(register: Any) -> None:
+    from lerobot_local.presets import LocalGraspPreset
+
+    register("example_grasp", LocalGraspPreset)
+    if os.environ.get("EXAMPLE_PLUGIN_DUPLICATE") == "1":  # a name the built-ins already use
+        register("local_grasp", ExampleGraspPreset)
+
+
+class ExampleGraspPreset:
+    """A stand-in preset class (never instantiated: its registration is refused as a duplicate)."""

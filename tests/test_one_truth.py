@@ -1,0 +1,275 @@
+"""One truth: ``lerobot-local preflight`` and the real ``lerobot-train`` give the same check rows (name,
+status) for the same command line, on every config below: each check failing once and passing,
+``policy.path`` in the file and on the command line, policy overrides on the command line, resume of a good
+and of a tampered checkpoint, an empty and a filled Hugging Face model cache."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import REPO, run_cli
+from reliability_log import record
+from train_helpers import tiny_act_config, train, write_config
+
+pytestmark = pytest.mark.slow
+ROW = re.compile(r"^  (\S+)\s+(OK|WARNING|ERROR|SKIPPED)\s", re.MULTILINE)
+HUB_ID = "lab/act_grasp"
+SNAPSHOT = "0123456789abcdef0123456789abcdef01234567"
+PUSH = {"policy.push_to_hub": True, "policy.repo_id": "me/x"}
+
+
+def check_rows(text: str, title: str) -> list[tuple[str, str]]:
+    """The (check, STATUS) rows of the check table titled ``title`` in a program's output."""
+    assert title in text, text[-3000:]
+    table = text.split(title, 1)[1]
+    table = table.split("\n\n", 1)[0]
+    rows = ROW.findall(table.split("  ---", 1)[1] if "  ---" in table else table)
+    assert rows, table
+    return rows
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A converted dataset, a trained tiny ACT checkpoint (a local pretrained policy and a run to resume),
+    its tampered copy, and a Hugging Face cache holding that policy under a Hub id."""
+    base = tmp_path_factory.mktemp("truth")
+    data = base / "grasp_v30"
+    proc = run_cli(
+        "lerobot-convert-local",
+        f"--input={REPO / 'tests/fixtures/v21_video'}",
+        f"--output={data}",
+        "--verify=none",
+    )
+    assert proc.returncode == 0, proc.stderr
+    run = base / "run"
+    cfg = write_config(base / "seed.json", tiny_act_config(data, run, steps=2))
+    proc = train(f"--config_path={cfg}")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    pretrained = run / "checkpoints/000002/pretrained_model"
+    tampered = base / "tampered"
+    shutil.copytree(run, tampered, symlinks=True)
+    weights = tampered / "checkpoints/000002/pretrained_model/model.safetensors"
+    blob = bytearray(weights.read_bytes())
+    blob[len(blob) // 2] ^= 0x01
+    weights.write_bytes(bytes(blob))
+    hf_home = base / "hf_filled"
+    repo = hf_home / "hub" / f"models--{HUB_ID.replace('/', '--')}"
+    shutil.copytree(pretrained, repo / "snapshots" / SNAPSHOT)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(SNAPSHOT)
+    (base / "hf_empty").mkdir()
+    return {
+        "base": base,
+        "data": data,
+        "run": run,
+        "pretrained": pretrained,
+        "tampered": tampered,
+        "hf_filled": hf_home,
+        "hf_empty": base / "hf_empty",
+    }
+
+
+def _config(world: dict[str, Path], name: str, **overrides: Any) -> Path:
+    config = tiny_act_config(world["data"], world["base"] / f"out_{name}", steps=1, save_freq=1)
+    if "policy.path" in overrides:  # a pretrained policy brings its own type and architecture
+        config["policy"] = {"device": "cpu", "push_to_hub": False}
+    for dotted, value in overrides.items():
+        target = config
+        *parents, leaf = dotted.split(".")
+        for key in parents:
+            target = target.setdefault(key, {})
+        target[leaf] = value
+    return write_config(world["base"] / f"{name}.json", config)
+
+
+def _resume_argv(run: Path) -> list[str]:
+    return ["--resume=true", f"--config_path={run / 'checkpoints/last/pretrained_model/train_config.json'}"]
+
+
+def cases(world: dict[str, Path]) -> dict[str, tuple[list[str], dict[str, str], str]]:
+    """name -> (command line, environment, the check whose row the case is about)."""
+    empty, filled = {"HF_HOME": str(world["hf_empty"])}, {"HF_HOME": str(world["hf_filled"])}
+    existing = world["base"] / "existing_out"
+    existing.mkdir(exist_ok=True)
+    (existing / "notes.txt").write_text("an earlier run")
+    v21 = REPO / "tests/fixtures/v21_video"
+    return {
+        "passes": ([f"--config_path={_config(world, 'passes')}"], empty, "dataset"),
+        "hub push in the file": (
+            [f"--config_path={_config(world, 'push', **PUSH)}"],
+            empty,
+            "hub_push",
+        ),
+        "hub push on the command line": (
+            [
+                f"--config_path={_config(world, 'push_cli')}",
+                "--policy.push_to_hub=true",
+                "--policy.repo_id=me/x",
+            ],
+            empty,
+            "hub_push",
+        ),
+        "dataset root missing": (
+            [f"--config_path={_config(world, 'noroot', **{'dataset.root': '/nonexistent/grasp'})}"],
+            empty,
+            "dataset",
+        ),
+        "dataset still v2.1": (
+            [f"--config_path={_config(world, 'v21', **{'dataset.root': str(v21)})}"],
+            empty,
+            "dataset",
+        ),
+        "wandb online": (
+            [f"--config_path={_config(world, 'wandb', **{'wandb.enable': True, 'wandb.mode': 'online'})}"],
+            empty,
+            "wandb",
+        ),
+        "output dir holds a run": (
+            [f"--config_path={_config(world, 'clobber', output_dir=str(existing))}"],
+            empty,
+            "output_dir",
+        ),
+        "disk too small": (
+            [f"--config_path={_config(world, 'disk', **{'lerobot_local.min_free_disk_gb': 1e9})}"],
+            empty,
+            "disk",
+        ),
+        "unknown profile": (
+            [f"--config_path={_config(world, 'profile', **{'lerobot_local.profile': 'no_such'})}"],
+            empty,
+            "profile",
+        ),
+        "policy.path in the file": (
+            [f"--config_path={_config(world, 'path_file', **{'policy.path': str(world['pretrained'])})}"],
+            empty,
+            "policy_features",
+        ),
+        "policy.path on the command line, push override": (
+            [
+                f"--config_path={_config(world, 'path_cli', **{'policy.path': str(world['pretrained'])})}",
+                "--policy.push_to_hub=true",
+                "--policy.repo_id=me/x",
+            ],
+            empty,
+            "hub_push",
+        ),
+        "Hub model, empty cache": (
+            [f"--config_path={_config(world, 'hub_empty', **{'policy.path': HUB_ID})}"],
+            empty,
+            "offline_models",
+        ),
+        "Hub model, filled cache": (
+            [f"--config_path={_config(world, 'hub_filled', **{'policy.path': HUB_ID})}"],
+            filled,
+            "offline_models",
+        ),
+        "resume a good checkpoint": ([*_resume_argv(world["run"]), "--steps=3"], empty, "resume"),
+        "resume a tampered checkpoint": ([*_resume_argv(world["tampered"]), "--steps=3"], empty, "resume"),
+        "mixed precision asked": (
+            [f"--config_path={_config(world, 'amp', **{'policy.use_amp': True})}", "--steps=1"],
+            empty,
+            "precision",
+        ),
+    }
+
+
+CASE_NAMES = [
+    "passes",
+    "hub push in the file",
+    "hub push on the command line",
+    "dataset root missing",
+    "dataset still v2.1",
+    "wandb online",
+    "output dir holds a run",
+    "disk too small",
+    "unknown profile",
+    "policy.path in the file",
+    "policy.path on the command line, push override",
+    "Hub model, empty cache",
+    "Hub model, filled cache",
+    "resume a good checkpoint",
+    "resume a tampered checkpoint",
+    "mixed precision asked",
+]
+EXPECTED = {  # the status of the row each case is about
+    "passes": "OK",
+    "hub push in the file": "ERROR",
+    "hub push on the command line": "ERROR",
+    "dataset root missing": "ERROR",
+    "dataset still v2.1": "ERROR",
+    "wandb online": "ERROR",
+    "output dir holds a run": "ERROR",
+    "disk too small": "ERROR",
+    "unknown profile": "ERROR",
+    "policy.path in the file": "OK",
+    "policy.path on the command line, push override": "ERROR",
+    "Hub model, empty cache": "ERROR",
+    "Hub model, filled cache": "OK",
+    "resume a good checkpoint": "OK",
+    "resume a tampered checkpoint": "ERROR",
+    "mixed precision asked": "OK",
+}
+
+
+@pytest.mark.parametrize("name", CASE_NAMES)
+def test_preflight_and_lerobot_train_give_the_same_rows(name: str, world: dict[str, Path]) -> None:
+    argv, env, about = cases(world)[name]
+    if EXPECTED[name] == "ERROR":  # lerobot-train stops at its checks and writes nothing: ask both at once
+        with ThreadPoolExecutor(2) as pool:
+            asking = pool.submit(run_cli, "lerobot-local", "preflight", *argv, env=env)
+            trained = train(*argv, env=env)
+            preflight = asking.result()
+    else:  # a passing run trains and writes its output dir: preflight must see the state before it
+        preflight = run_cli("lerobot-local", "preflight", *argv, env=env)
+        trained = train(*argv, env=env)
+    asked = check_rows(preflight.stdout, "lerobot-local preflight")
+    ran = check_rows(trained.stderr, "lerobot-local before-train checks")
+    assert asked == ran, f"{name}\npreflight: {asked}\nlerobot-train: {ran}\n{trained.stderr[-2000:]}"
+    statuses = dict(ran)
+    assert statuses.get(about) == EXPECTED[name], (name, ran, trained.stderr[-2000:])
+    failed = "ERROR" in statuses.values()
+    assert preflight.returncode == trained.returncode == (1 if failed else 0), (
+        preflight.returncode,
+        trained.returncode,
+        trained.stderr[-3000:],
+    )
+    if name == "Hub model, empty cache":  # one real error, no false accusation about the Hub push
+        assert statuses["hub_push"] == "SKIPPED" and "cannot tell" in trained.stderr
+    record(
+        "one truth",
+        f"preflight vs lerobot-train: {name}",
+        "identical check rows (name, status) and exit codes",
+        f"{len(ran)} rows equal, {about} {statuses.get(about)}, exit {trained.returncode}",
+    )
+
+
+def test_policy_overrides_on_the_command_line_work_with_the_shipped_config(world: dict[str, Path]) -> None:
+    """The seed's own advice (--policy.device=cpu, --policy.push_to_hub=...) with policy.path in the file."""
+    config = json.loads((REPO / "configs/grasp_smolvla.json").read_text())
+    config["dataset"]["root"] = str(world["data"])
+    config["policy"]["path"] = str(world["pretrained"])
+    for key in ("resize_imgs_with_padding", "chunk_size", "n_action_steps", "use_amp"):
+        config["policy"].pop(key, None)  # SmolVLA fields an ACT checkpoint does not have
+    config["policy"] = {k: v for k, v in config["policy"].items() if not k.startswith("scheduler_")}
+    config["lerobot_local"]["profile"] = ""
+    cfg = write_config(world["base"] / "shipped.json", config)
+    argv = [
+        f"--config_path={cfg}",
+        "--policy.device=cpu",
+        "--policy.push_to_hub=true",
+        "--policy.repo_id=me/x",
+        f"--output_dir={world['base'] / 'out_shipped'}",
+    ]
+    preflight = run_cli("lerobot-local", "preflight", *argv)
+    trained = train(*argv)
+    assert "Could not decode" not in trained.stderr, trained.stderr[-3000:]
+    rows = check_rows(trained.stderr, "lerobot-local before-train checks")
+    assert rows == check_rows(preflight.stdout, "lerobot-local preflight")
+    assert dict(rows)["hub_push"] == "ERROR"  # the override reached the pretrained config on both
