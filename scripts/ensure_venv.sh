@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Prints the path of a ready virtual environment for one LeRobot line ("0.4", "0.5" or "0.6"), building it first if
 # needed. Environments live OUTSIDE the clone (LEROBOT_LOCAL_VENV_ROOT, default ~/.cache/lerobot-local/venvs),
-# keyed by the hash of the line's constraint file, and are rebuilt only when that file changes.
-# Every call (re)installs this checkout in editable mode, so a fresh clone always tests its own code.
+# keyed by the hash of the line's constraint file, the Python version AND this checkout's path: each checkout
+# has its own environments (its editable install points at itself), so deleting one clone cannot break
+# another's. Environments of checkouts that no longer exist are removed. Every call (re)installs this
+# checkout in editable mode, so a fresh clone always tests its own code.
 set -euo pipefail
 line="${1:?usage: ensure_venv.sh 0.4|0.5|0.6}"
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,7 +28,7 @@ if [ -z "$python" ]; then
   exit 3
 fi
 
-key="$( (cat "$constraints"; "$python" -c 'import sys; print(sys.version)') | sha256sum | cut -c1-16)"
+key="$( (cat "$constraints"; "$python" -c 'import sys; print(sys.version)'; echo "$repo") | sha256sum | cut -c1-16)"
 root="${LEROBOT_LOCAL_VENV_ROOT:-$HOME/.cache/lerobot-local/venvs}"
 venv="$root/lerobot-$line-$key"
 if [ ! -f "$venv/.complete" ]; then
@@ -38,9 +40,14 @@ if [ ! -f "$venv/.complete" ]; then
   # build tools for --no-build-isolation: hatchling for this package, setuptools+wheel for sdists (e.g. docopt)
   "$venv/bin/python" -m pip install -q -c "$constraints" hatchling editables setuptools wheel >&2
   "$venv/bin/python" -m pip install -q -c "$constraints" --no-build-isolation -e "$repo[test]" >&2
+  echo "$repo" > "$venv/.checkout"
   touch "$venv/.complete"
-  # drop environments built from older constraint files of this line (disk is finite)
-  for old in "$root"/lerobot-"$line"-*; do [ "$old" = "$venv" ] || rm -rf "$old"; done
+  # drop this checkout's environments built from older constraint files, and those of deleted checkouts
+  for old in "$root"/lerobot-"$line"-*; do
+    [ "$old" = "$venv" ] && continue
+    owner="$(cat "$old/.checkout" 2>/dev/null || true)"
+    if [ -z "$owner" ] || [ "$owner" = "$repo" ] || [ ! -d "$owner" ]; then rm -rf "$old"; fi
+  done
 fi
 "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$repo" >&2
 echo "$venv"

@@ -88,7 +88,9 @@ def test_release_outside_the_range_is_refused(version: str, v30_dataset: Path, t
     proc = train(f"--config_path={cfg}", env=env)
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert f"LeRobot {version} is installed" in log and "supports LeRobot >=0.4.0,<0.7" in log
+    from lerobot_local import compat
+
+    assert f"LeRobot {version} is installed" in log and f"supports LeRobot {compat.supported_range()}" in log
     assert not (tmp_path / "run").exists()
     doctor = run_cli("lerobot-local", "doctor", env=env)
     assert f"LeRobot {version}" in doctor.stdout

@@ -19,24 +19,16 @@ USAGE = """usage:
   lerobot-local preset NAME --dataset_root=PATH [--repo_id=ID] [--output_dir=DIR] [--job_name=N] [--out=FILE]
 """
 
-ACTIVATION_PROBE = """
-import json, sys
-sys.argv = ["lerobot-train"]
-import lerobot.configs.parser as parser
-import lerobot.scripts.lerobot_train as t
-print(json.dumps({"wrap_patched": bool(getattr(parser.wrap, "__lerobot_local__", False)),
-                  "train_guarded": bool(getattr(t.train, "__lerobot_local__", False)),
-                  "checkpoint_hook_point": "update_last_checkpoint" in vars(t)}))
-"""
-
 
 def _activation_status() -> dict[str, object]:
     """Ask a fresh interpreter whether LeRobot's training script comes up with our hooks."""
+    from lerobot_local import compat
+
     proc = subprocess.run(
-        [sys.executable, "-c", ACTIVATION_PROBE],
+        [sys.executable, "-c", compat.activation_probe()],
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
         timeout=300,
     )
     if proc.returncode != 0:
@@ -54,7 +46,7 @@ def doctor() -> int:
         compat.require_supported_lerobot()
         supported = "supported"
     except compat.IncompatibleLeRobotError:
-        supported = f"NOT supported (lerobot-local supports {','.join(compat.SUPPORTED_RANGE)})"
+        supported = f"NOT supported (lerobot-local supports {compat.supported_range()})"
     print(f"lerobot-local {__version__} on Python {sys.version.split()[0]}")
     print(f"LeRobot {version}: {supported}")
     status = _activation_status()
@@ -143,6 +135,10 @@ def preset(argv: list[str]) -> int:
     return 0
 
 
+# Subcommands with a module of their own (each has ``main(argv: list[str]) -> int`` and its own --help).
+SUBCOMMAND_MODULES: dict[str, str] = {}
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(sys.argv[1:] if argv is None else argv)
@@ -164,6 +160,10 @@ def _dispatch(argv: list[str]) -> int:
         return preflight(rest)
     if command == "preset":
         return preset(rest)
+    if command in SUBCOMMAND_MODULES:  # subcommands that live in their own module: main(argv) -> exit code
+        import importlib
+
+        return importlib.import_module(SUBCOMMAND_MODULES[command]).main(rest)
     print(f"error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2
 

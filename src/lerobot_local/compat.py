@@ -18,11 +18,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-SUPPORTED_RANGE = (">=0.4.0", "<0.7", "!=0.5.0")
-SUPPORTED_MIN = (0, 4, 0)
-SUPPORTED_BELOW = (0, 7, 0)
-# Releases inside the range that the compatibility matrix (docs/compatibility.md) could not prove, and why.
-EXCLUDED_RELEASES = {
+DISTRIBUTION = "lerobot-local"
+# The supported LeRobot range is written once, in pyproject.toml's dependencies (what the compatibility
+# matrix in docs/compatibility.md proved); it is read back from this package's metadata. Why a release is
+# excluded from it (``!=``):
+EXCLUSION_REASONS = {
     "0.5.0": "its own lerobot-train fails to import in a fresh install (a dataclass error in its groot "
     "policy); 0.5.1 fixes it",
 }
@@ -53,25 +53,44 @@ def lerobot_version() -> str:
         return "not installed"
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts = []
-    for piece in version.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
+@cache
+def supported_specifier() -> Any:
+    """The LeRobot versions this install of lerobot-local declares for the running Python (a SpecifierSet)."""
+    from packaging.requirements import Requirement
+
+    for line in metadata.requires(DISTRIBUTION) or []:
+        requirement = Requirement(line)
+        if requirement.name == "lerobot" and (
+            requirement.marker is None or requirement.marker.evaluate({"extra": ""})
+        ):
+            return requirement.specifier
+    raise IncompatibleLeRobotError(
+        f"the metadata of {DISTRIBUTION} declares no LeRobot range for this Python; reinstall lerobot-local"
+    )
+
+
+def supported_range() -> str:
+    """The supported range as people write it: ``>=0.4.0,<0.7,!=0.5.0``."""
+    order = {">": 0, "<": 1, "!": 2, "=": 3, "~": 4}
+    return ",".join(sorted((str(s) for s in supported_specifier()), key=lambda s: (order.get(s[0], 5), s)))
 
 
 def require_supported_lerobot() -> str:
     """Return the LeRobot version, or raise if it is outside the range the compatibility matrix proved."""
+    from packaging.version import InvalidVersion, Version
+
     version = lerobot_version()
     if os.environ.get("LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT") == "1":
         return version
-    vt = _version_tuple(version) if version != "not installed" else ()
-    if version in EXCLUDED_RELEASES or not vt or not (SUPPORTED_MIN <= vt < SUPPORTED_BELOW):
+    try:
+        inside = Version(version) in supported_specifier()
+    except InvalidVersion:
+        inside = False
+    if not inside:
         raise IncompatibleLeRobotError(
-            f"lerobot-local supports LeRobot {','.join(SUPPORTED_RANGE)} but LeRobot {version} is installed"
-            + (f" ({EXCLUDED_RELEASES[version]})" if version in EXCLUDED_RELEASES else "")
-            + "; install a supported LeRobot (pip install 'lerobot>=0.4,<0.7,!=0.5.0'), upgrade "
+            f"lerobot-local supports LeRobot {supported_range()} but LeRobot {version} is installed"
+            + (f" ({EXCLUSION_REASONS[version]})" if version in EXCLUSION_REASONS else "")
+            + f"; install a supported LeRobot (pip install 'lerobot{supported_range()}'), upgrade "
             "lerobot-local, or set LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT=1 to try anyway (or "
             "LEROBOT_LOCAL_DISABLE=1 to run without the safety checks)"
         )
@@ -144,6 +163,20 @@ def is_train_entry(fn: Any) -> bool:
     code = getattr(fn, "__code__", None)
     filename = code.co_filename.replace("\\", "/") if code else ""
     return module == "__main__" and filename.endswith("lerobot/scripts/lerobot_train.py")
+
+
+def activation_probe() -> str:
+    """Python source that imports LeRobot's training script as lerobot-train does and prints, as JSON,
+    whether our hooks are in place (run by ``lerobot-local doctor`` in a fresh interpreter)."""
+    return f"""
+import json, sys
+sys.argv = ["lerobot-train"]
+import lerobot.configs.parser as parser
+import {TRAIN_MODULE} as t
+print(json.dumps({{"wrap_patched": bool(getattr(parser.wrap, "__lerobot_local__", False)),
+                  "train_guarded": bool(getattr(getattr(t, "train", None), "__lerobot_local__", False)),
+                  "checkpoint_hook_point": "{CHECKPOINT_HOOK_NAME}" in vars(t)}}))
+"""
 
 
 def train_config_fields() -> set[str]:
