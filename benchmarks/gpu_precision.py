@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -35,7 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BIN, lerobot_version, print_table
-from gpu_smolvla import PRESETS, GpuMemoryPeak, prepare, pyav_ffmpeg_library_path, train_config
+from gpu_smolvla import PRESETS, GpuMemoryPeak, pyav_ffmpeg_library_path, train_config
 
 MODES = ("plugin", "disabled")
 RUNNER = """
@@ -60,6 +61,19 @@ from lerobot.scripts.lerobot_train import main
 sys.exit(main())
 """
 PRECISION_ROW = re.compile(r"^\s+precision\s+(OK|WARNING|ERROR|SKIPPED)\s+(.+)$", re.MULTILINE)
+
+
+def prepare(work: Path, episodes: int, verify: str) -> Path:
+    """``gpu_smolvla.prepare`` with the converter's ``--verify`` mode chosen (see ``--video_backend``)."""
+    from lerobot_local.demo.synthetic_v21 import write_v21_dataset
+
+    v21, v30 = work / "grasp_v21", work / "grasp_v30"
+    if not v30.is_dir():
+        shutil.rmtree(v21, ignore_errors=True)
+        write_v21_dataset(v21, episodes, length=(60, 90), height=480, width=640)
+        cmd = [str(BIN / "lerobot-convert-local"), f"--input={v21}", f"--output={v30}", "--progress=false"]
+        subprocess.run([*cmd, f"--verify={verify}"], check=True)
+    return v30
 
 
 def run_mode(
@@ -153,7 +167,9 @@ def main() -> int:
         if path:  # inherited by the converter, lerobot-train and its data-loader workers
             paths = (path, os.environ.get("LD_LIBRARY_PATH"))
             os.environ["LD_LIBRARY_PATH"] = ":".join(x for x in paths if x)
-    dataset = prepare(args.work, args.episodes)
+    # The converter's verification decodes with LeRobot's "pyav" backend, which LeRobot 0.4.x implements
+    # with torchvision.io.VideoReader, gone from torchvision >= 0.26: with torchcodec it is skipped.
+    dataset = prepare(args.work, args.episodes, "none" if args.video_backend == "torchcodec" else "quick")
     vlm = build_tiny_smolvlm(args.work / f"smolvlm2_500m_shaped_{args.vlm_size}", size=args.vlm_size)
     cuda = torch.cuda.is_available()
     results: dict[str, Any] = {

@@ -87,7 +87,7 @@ class TrainPreset(draccus.ChoiceRegistry):
 @TrainPreset.register_subclass("local_grasp")
 @dataclass
 class LocalGraspPreset(TrainPreset):
-    """Fine-tune lerobot/smolvla_base: batch 16, 20k steps, checkpoint every 5k, AMP, pyav, wandb off."""
+    """Fine-tune lerobot/smolvla_base: batch 16, 20k steps, checkpoint every 5k, use_amp, pyav, wandb off."""
 
 
 @TrainPreset.register_subclass("local_grasp_lowmem")
