@@ -1,5 +1,6 @@
-"""``accelerate launch`` with two CPU processes (torch DDP over gloo on loopback): the checks and checkpoint
-actions run once, on the main process; the other process waits for the verdict; a failing check stops both."""
+"""``accelerate launch`` with two CPU processes (torch DDP over gloo on loopback): the checks run once per node
+(here one), the checkpoint actions once on the main process; the other process waits for the verdict; a
+failing check stops both."""
 
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def test_checks_and_manifests_run_once_on_the_main_process(v30_dataset: Path, tm
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]
     assert log.count("lerobot-local before-train checks") == 1
-    assert "rank 1/2 waits for the checks of the main process" in log
-    assert "rank 1/2 goes on: the main process's checks passed" in log
+    assert "rank 1/2, node 0/1 waits for the checks of its node's main process" in log
+    assert "rank 1/2, node 0/1 goes on: the checks passed on every node (1)" in log
     for step in ("000002", "000004"):
         assert (run / "checkpoints" / step / "lerobot_local_manifest.json").is_file()
         assert log.count(f"checkpoints/{step}/lerobot_local_manifest.json written and verified") == 1
@@ -58,8 +59,8 @@ def test_a_failing_check_stops_both_processes(v30_dataset: Path, tmp_path: Path)
     log = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert log.count("lerobot-local before-train checks") == 1 and "hub_push" in log
-    assert "rank 1/2 waits for the checks of the main process" in log
-    assert "rank 1/2 goes on" not in log
+    assert "rank 1/2, node 0/1 waits for the checks of its node's main process" in log
+    assert "rank 1/2, node 0/1 stops: the checks failed on node 0" in log and "goes on" not in log
     assert not (run / "checkpoints").exists()
     record(
         "network",

@@ -240,17 +240,71 @@ def first_param_annotation(fn: Any) -> Any:
     return spec.annotations[spec.args[0]]
 
 
+@dataclass(frozen=True)
+class Launch:
+    """Where this process sits in a launch (torchrun, ``python -m torch.distributed.run``, accelerate)."""
+
+    rank: int
+    world_size: int
+    local_rank: int
+    local_world_size: int
+    node_rank: int
+    num_nodes: int
+    store_host: str | None  # the launcher's own key-value store (torchrun's agent TCPStore), if any
+    store_port: int | None
+    run_key: str  # the same in every process of one launch (and one restart of it)
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_local_main(self) -> bool:
+        return self.local_rank == 0
+
+
+def launch() -> Launch:
+    """Read the launcher's environment variables (set before torch.distributed starts)."""
+    env = os.environ
+
+    def number(name: str, default: int) -> int:
+        try:
+            return int(env.get(name, "") or default)
+        except ValueError:
+            return default
+
+    world = number("WORLD_SIZE", 1)
+    local_world = number("LOCAL_WORLD_SIZE", world)
+    agent_store = env.get("TORCHELASTIC_USE_AGENT_STORE") == "True" and bool(env.get("MASTER_ADDR"))
+    run_key = "-".join(
+        (
+            env.get("TORCHELASTIC_RUN_ID", "none"),
+            env.get("TORCHELASTIC_RESTART_COUNT", "0"),
+            env.get("MASTER_PORT", "0"),
+        )
+    )
+    return Launch(
+        rank=number("RANK", number("LOCAL_RANK", 0)),
+        world_size=world,
+        local_rank=number("LOCAL_RANK", 0),
+        local_world_size=local_world,
+        node_rank=number("GROUP_RANK", number("NODE_RANK", 0)),
+        num_nodes=number("GROUP_WORLD_SIZE", max(1, world // max(local_world, 1))),
+        store_host=env.get("MASTER_ADDR") if agent_store else None,
+        store_port=number("MASTER_PORT", 0) if agent_store else None,
+        run_key=run_key,
+    )
+
+
 def process_rank() -> tuple[int, int]:
     """(rank, world size) of this process as set by accelerate/torchrun, before torch.distributed starts."""
-    rank = int(os.environ.get("RANK", os.environ.get("LOCAL_RANK", "0")) or 0)
-    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
-    return rank, world
+    found = launch()
+    return found.rank, found.world_size
 
 
 def launch_key() -> str:
-    """A key shared by every process of one launch on this host (torchrun run id, launcher pid, port)."""
-    run_id = os.environ.get("TORCHELASTIC_RUN_ID", "none")
-    return f"{run_id}-{os.getppid()}-{os.environ.get('MASTER_PORT', '0')}"
+    """A key shared by every process of one launch on this host (run id, launcher pid, port)."""
+    return f"{launch().run_key}-{os.getppid()}"
 
 
 def push_fields(config: Any, policy: Any | None) -> list[tuple[str, bool | None]]:
@@ -469,3 +523,196 @@ def register_policy_configs() -> None:
         importlib.import_module("lerobot.policies.factory")
     except ImportError as exc:
         raise missing("lerobot.policies.factory") from exc
+
+
+# --- validation, offline evaluation (lerobot_local.validation) -------------------------------------------
+
+# Names the train script imports into its namespace and that validation wraps: the training step (returns the
+# metrics tracker whose averages LeRobot logs), the checkpoint writer (receives the live policy and
+# processors) and the processor factory.
+TRAIN_STEP_NAME = "update_policy"
+SAVE_CHECKPOINT_NAME = "save_checkpoint"
+PROCESSORS_FACTORY_NAME = "make_pre_post_processors"
+
+
+def wrap_train_global(train_globals: dict[str, Any], name: str, make_wrapper: Any) -> None:
+    """Replace ``name`` in the train script's namespace by ``make_wrapper(original)`` (once)."""
+    original = train_globals.get(name)
+    if original is None:
+        raise missing(f"'{name}' in its training script")
+    original = getattr(original, "__lerobot_local_original__", original)
+    wrapper = make_wrapper(original)
+    wrapper.__lerobot_local_original__ = original
+    train_globals[name] = wrapper
+
+
+def tracker_step_metrics(tracker: Any) -> dict[str, float]:
+    """The averaged train metrics LeRobot logs at a log step (loss, grad norm, lr) from its MetricsTracker."""
+    out = {}
+    for name in ("loss", "grad_norm", "lr"):
+        meter = tracker.metrics.get(name) if isinstance(getattr(tracker, "metrics", None), dict) else None
+        if meter is not None and getattr(meter, "count", 0):
+            out[name] = float(meter.avg)
+    return out
+
+
+def tracker_steps(tracker: Any) -> int:
+    """Steps done before the current update (LeRobot increments the tracker after ``update_policy``)."""
+    return int(getattr(tracker, "steps", 0) or 0)
+
+
+def unwrap_model(model: Any) -> Any:
+    """The policy inside a DDP/accelerate wrapper."""
+    while hasattr(model, "module") and not hasattr(model, "predict_action_chunk"):
+        model = model.module
+    return model
+
+
+def open_dataset(
+    root: Path, episodes: list[int] | None, policy_config: Any, video_backend: str = "pyav"
+) -> Any:
+    """The local v3.0 dataset at ``root`` restricted to ``episodes``, with the frames the policy reads
+    (``delta_timestamps`` from its config, as ``make_dataset`` builds them), no image augmentation."""
+    force_offline()
+    try:
+        from lerobot.datasets.factory import resolve_delta_timestamps
+        from lerobot.datasets.lerobot_dataset import LeRobotDataset, LeRobotDatasetMetadata
+    except ImportError as exc:
+        raise missing("lerobot.datasets.factory.resolve_delta_timestamps") from exc
+    root = Path(root)
+    meta = LeRobotDatasetMetadata(f"local/{root.name}", root=root)
+    return LeRobotDataset(
+        f"local/{root.name}",
+        root=root,
+        episodes=episodes,
+        delta_timestamps=resolve_delta_timestamps(policy_config, meta),
+        video_backend=video_backend,
+    )
+
+
+def dataset_camera_keys(dataset: Any) -> list[str]:
+    return list(dataset.meta.camera_keys)
+
+
+def dataset_action_mean(dataset: Any) -> Any:
+    """The dataset's mean action (its stats, dataset units) as a numpy array, or None."""
+    import numpy as np
+
+    stats = getattr(dataset.meta, "stats", None) or {}
+    mean = (stats.get("action") or {}).get("mean")
+    return None if mean is None else np.asarray(mean, dtype=np.float64).reshape(-1)
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Batch dataset items as LeRobot's dataloader does."""
+    try:
+        from lerobot.utils.collate import lerobot_collate_fn
+
+        return lerobot_collate_fn(items)
+    except ImportError:  # 0.4.x: the torch default
+        from torch.utils.data import default_collate
+
+        return default_collate(items)
+
+
+def prepare_batch(batch: dict[str, Any], camera_keys: list[str]) -> dict[str, Any]:
+    """What the train loop does to a batch before the preprocessor (0.6.x: uint8 camera frames -> [0, 1])."""
+    import torch
+
+    batch = dict(batch)
+    for key in camera_keys:
+        if key in batch and getattr(batch[key], "dtype", None) == torch.uint8:
+            batch[key] = batch[key].to(dtype=torch.float32) / 255.0
+    return batch
+
+
+def action_chunk(policy: Any, batch: dict[str, Any]) -> Any:
+    """The policy's predicted (normalised) action chunk, shape (batch, horizon, action dim)."""
+    if not hasattr(policy, "predict_action_chunk"):
+        raise missing(f"predict_action_chunk on {type(policy).__name__}")
+    chunk = policy.predict_action_chunk(batch)
+    return chunk if chunk.dim() == 3 else chunk.unsqueeze(1)
+
+
+def policy_executes(policy_config: Any) -> int:
+    """How many actions of a chunk the policy executes before predicting again."""
+    for name in ("n_action_steps", "chunk_size", "horizon"):
+        value = getattr(policy_config, name, None)
+        if isinstance(value, int) and value > 0:
+            return value
+    return 1
+
+
+def policy_features(policy_config: Any) -> dict[str, tuple[int, ...]]:
+    """Feature name -> shape of the policy's inputs and outputs."""
+    out = {}
+    for group in ("input_features", "output_features"):
+        for key, feature in (getattr(policy_config, group, None) or {}).items():
+            out[key] = tuple(int(n) for n in getattr(feature, "shape", ()))
+    return out
+
+
+def pretrained_dir_of(checkpoint: Path) -> Path | None:
+    """The ``pretrained_model`` folder of a checkpoint (or the folder itself when it is one), or None."""
+    checkpoint = Path(checkpoint)
+    for candidate in (checkpoint / PRETRAINED_DIR, checkpoint):
+        if (candidate / "config.json").is_file() and (candidate / "model.safetensors").is_file():
+            return candidate
+    return None
+
+
+def read_train_config(pretrained_dir: Path) -> dict[str, Any]:
+    """The checkpoint's ``train_config.json`` as a dict (empty when absent)."""
+    import json
+
+    path = Path(pretrained_dir) / TRAIN_CONFIG_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def train_config_dict(cfg: Any) -> dict[str, Any]:
+    """The parsed train config as plain data (what LeRobot saves as train_config.json)."""
+    try:
+        return cfg.to_dict()
+    except Exception:
+        return {}
+
+
+def load_policy_from_checkpoint(pretrained_dir: Path, device: str) -> tuple[Any, Any, Any, Any]:
+    """(policy config, policy, preprocessor, postprocessor) of a saved checkpoint, on ``device``, eval mode."""
+    force_offline()
+    register_policy_configs()
+    from lerobot.configs.policies import PreTrainedConfig
+    from lerobot.policies.factory import get_policy_class, make_pre_post_processors
+
+    config = PreTrainedConfig.from_pretrained(str(pretrained_dir))
+    config.device = device
+    config.pretrained_path = str(pretrained_dir)
+    policy = get_policy_class(config.type).from_pretrained(str(pretrained_dir), config=config)
+    policy.to(device)
+    policy.eval()
+    pre, post = make_pre_post_processors(
+        policy_cfg=config,
+        pretrained_path=str(pretrained_dir),
+        preprocessor_overrides={"device_processor": {"device": device}},
+    )
+    return config, policy, pre, post
+
+
+def untrained_policy(config: Any, dataset: Any, device: str, seed: int) -> Any:
+    """A freshly initialised policy with ``config`` (the untrained reference), seeded."""
+    import copy
+
+    import torch
+    from lerobot.policies.factory import make_policy
+
+    fresh = copy.deepcopy(config)
+    fresh.pretrained_path = None
+    fresh.device = device
+    torch.manual_seed(seed)
+    policy = make_policy(cfg=fresh, ds_meta=dataset.meta)
+    policy.to(device)
+    policy.eval()
+    return policy

@@ -35,8 +35,7 @@ class RunFacts:
     dataset_info_error: str | None
     dataset: LocalDataset | None
     precision: compat.PrecisionPlan
-    rank: int
-    world_size: int
+    launch: compat.Launch
 
     @property
     def info_path(self) -> Path | None:
@@ -78,7 +77,6 @@ def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
     root_value = getattr(getattr(config, "dataset", None), "root", None)
     root = Path(root_value).expanduser() if root_value else None
     info, info_error = _read_info(root)
-    rank, world = compat.process_rank()
     return RunFacts(
         config=config,
         argv=tuple(argv),
@@ -94,6 +92,5 @@ def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
         dataset_info_error=info_error,
         dataset=local_dataset(root, info) if root is not None and info is not None else None,
         precision=compat.precision_plan(config, policy),
-        rank=rank,
-        world_size=world,
+        launch=compat.launch(),
     )

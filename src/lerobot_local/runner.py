@@ -1,11 +1,9 @@
-"""Run the hooks: before-train checks (one verdict shared by all processes) and after-checkpoint actions."""
+"""Run the hooks: before-train checks (one verdict for the whole job, see verdict.py) and after-checkpoint
+actions (once, on the global main process)."""
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,6 @@ from lerobot_local.results import CheckResult, render_table, worst
 from lerobot_local.settings import LocalSettings
 
 logger = logging.getLogger("lerobot_local")
-VERDICT_TIMEOUT_S = float(os.environ.get("LEROBOT_LOCAL_VERDICT_TIMEOUT_S", "3600"))
 
 
 class ChecksFailed(SystemExit):
@@ -59,62 +56,62 @@ def _crashed(plugin_name: str, exc: Exception) -> CheckResult:
     )
 
 
-def _verdict_path() -> Path:
-    # Every rank of one launch shares the launcher (its parent process), the run id and the master port.
-    return Path(tempfile.gettempdir()) / "lerobot-local-verdicts" / f"{compat.launch_key()}.json"
-
-
-def _write_verdict(ok: bool, message: str) -> None:
-    path = _verdict_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"ok": ok, "message": message, "pid": os.getpid(), "time": time.time()}))
-    os.replace(tmp, path)
-
-
-def _wait_for_verdict(started: float) -> dict[str, Any]:
-    path = _verdict_path()
-    while time.time() - started < VERDICT_TIMEOUT_S:
-        if path.is_file():
-            verdict = json.loads(path.read_text())
-            if verdict.get("time", 0) >= started - 600:
-                return verdict
-        time.sleep(0.2)
-    return {"ok": False, "message": f"no verdict from the main process after {VERDICT_TIMEOUT_S:.0f} s"}
-
-
 def run_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
-    """Run the checks on the main process and stop every process if one fails."""
-    rank, world = facts.rank, facts.world_size
+    """Run the checks (on each node's local main process in a distributed launch) and stop every process
+    of every node if one node's checks failed."""
+    launch = facts.launch
+    if not launch.distributed:
+        results = _checked(facts, settings, "lerobot-local before-train checks")
+        _stop_if_failed(results)
+        return results
+    from lerobot_local.verdict import VerdictBoard
+
     started = time.time()
-    if rank != 0:
-        logger.info("lerobot-local: rank %d/%d waits for the checks of the main process", rank, world)
-        verdict = _wait_for_verdict(started)
-        if not verdict["ok"]:
-            raise ChecksFailed(f"lerobot-local: stopping rank {rank}: {verdict['message']}")
-        logger.info("lerobot-local: rank %d/%d goes on: the main process's checks passed", rank, world)
-        return []
-    try:
-        results = collect_results(facts, settings)
-    except BaseException as exc:
-        if world > 1:
-            _write_verdict(False, f"the checks crashed on the main process ({exc!r})")
-        raise
-    logger.info("\n%s", render_table(results, "lerobot-local before-train checks"))
+    board = VerdictBoard(launch)
+    where = f"rank {launch.rank}/{launch.world_size}, node {launch.node_rank}/{launch.num_nodes}"
+    results: list[CheckResult] = []
+    if launch.is_local_main:
+        try:
+            results = _checked(
+                facts,
+                settings,
+                f"lerobot-local before-train checks (node {launch.node_rank}/{launch.num_nodes})",
+            )
+        except BaseException as exc:
+            board.publish(False, f"the checks crashed ({exc!r})")
+            raise
+        failed = [r for r in results if r.severity == "error"]
+        board.publish(not failed, "; ".join(f"{r.name}: {r.message}" for r in failed))
+    else:
+        logger.info("lerobot-local: %s waits for the checks of its node's main process", where)
+    verdicts = board.wait_for_job(started)
+    bad = [v for v in verdicts if not v.ok]
+    if bad:
+        reason = "; ".join(f"{v.describe()}: {v.message}" for v in bad)
+        logger.error("lerobot-local: %s stops: the checks failed on %s", where, reason)
+        raise ChecksFailed(f"lerobot-local: stopping {where}: checks failed on {reason}")
+    logger.info("lerobot-local: %s goes on: the checks passed on every node (%d)", where, len(verdicts))
+    return results
+
+
+def _checked(facts: RunFacts, settings: LocalSettings, title: str) -> list[CheckResult]:
+    results = collect_results(facts, settings)
+    logger.info("\n%s", render_table(results, title))
+    if worst(results) == "warning":
+        logger.warning("lerobot-local: checks passed with warnings")
+    return results
+
+
+def _stop_if_failed(results: list[CheckResult]) -> None:
     failed = [r for r in results if r.severity == "error"]
-    message = "; ".join(f"{r.name}: {r.message}" for r in failed)
-    if world > 1:
-        _write_verdict(not failed, message)
     if failed:
+        message = "; ".join(f"{r.name}: {r.message}" for r in failed)
         logger.error(
             "lerobot-local: %d check(s) failed, the run stops before loading the dataset or the model: %s",
             len(failed),
             message,
         )
         raise ChecksFailed(message)
-    if worst(results) == "warning":
-        logger.warning("lerobot-local: checks passed with warnings")
-    return results
 
 
 def install_checkpoint_hook(train_globals: dict[str, Any], config: Any, settings: LocalSettings) -> None:
