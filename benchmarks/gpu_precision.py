@@ -117,6 +117,7 @@ def run_mode(
         "s_per_step": s_per_step,
         "samples_per_s": round(batch / s_per_step, 1) if s_per_step else None,
         "data_s_per_step": round(statistics.median(data[1:] or data), 3) if data else None,
+        "loss": [float(x) for x in re.findall(r"loss:([0-9.]+)", log)],
         "peak_gpu_mb": memory.peak_mb,
         "lerobot_mem_gb": max(mem_gb) if mem_gb else None,
         "torch_max_allocated_gb": float(allocated[-1]) if allocated else None,

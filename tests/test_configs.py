@@ -54,7 +54,7 @@ def test_config_file_parses_with_installed_lerobot(name: str) -> None:
         overrides = set(seen["overrides"])
         for flag in (
             "--push_to_hub=false",
-            "--use_amp=true",
+            f"--use_amp={str(preset.use_amp).lower()}",
             f"--chunk_size={preset.chunk_size}",
             f"--scheduler_decay_steps={preset.steps}",
         ):

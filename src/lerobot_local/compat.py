@@ -394,6 +394,12 @@ def last_checkpoint(checkpoints: Path) -> Path | None:
     return link.resolve() if link.exists() else None
 
 
+def weight_copies_per_checkpoint(config: Any) -> int:
+    """How many model-sized files a checkpoint holds: weights + Adam's two moments, + EMA weights (main)."""
+    ema = getattr(getattr(config, "ema", None), "enable", False)
+    return 3 + (1 if ema else 0)
+
+
 # --- mixed precision -------------------------------------------------------------------------------------
 
 PRECISION_ENV = "ACCELERATE_MIXED_PRECISION"
@@ -457,6 +463,8 @@ def precision_plan(config: Any, policy: Any | None) -> PrecisionPlan:
         if field != "no":
             return PrecisionPlan(field, f"accelerator.mixed_precision={field}")
         if use_amp:
+            if amp == "fp16" and getattr(getattr(config, "parallelism", None), "is_sharded", False):
+                amp = "bf16"  # LeRobot main refuses fp16 with sharded (FSDP2) training
             return PrecisionPlan(
                 amp,
                 f"policy.use_amp=true, set as accelerator.mixed_precision={amp} by lerobot-local "
@@ -673,7 +681,7 @@ def read_train_config(pretrained_dir: Path) -> dict[str, Any]:
 
 
 def train_config_dict(cfg: Any) -> dict[str, Any]:
-    """The parsed train config as plain data (what LeRobot saves as train_config.json)."""
+    """The parsed train config (what LeRobot saves as train_config.json)."""
     try:
         return cfg.to_dict()
     except Exception:
@@ -681,7 +689,7 @@ def train_config_dict(cfg: Any) -> dict[str, Any]:
 
 
 def load_policy_from_checkpoint(pretrained_dir: Path, device: str) -> tuple[Any, Any, Any, Any]:
-    """(policy config, policy, preprocessor, postprocessor) of a saved checkpoint, on ``device``, eval mode."""
+    """(policy config, policy, preprocessor, postprocessor) of a saved checkpoint, on ``device``."""
     force_offline()
     register_policy_configs()
     from lerobot.configs.policies import PreTrainedConfig
@@ -716,3 +724,30 @@ def untrained_policy(config: Any, dataset: Any, device: str, seed: int) -> Any:
     policy.to(device)
     policy.eval()
     return policy
+
+
+# --- value checks (lerobot_local.values) -----------------------------------------------------------------
+
+
+# The policy's normalization_mapping is keyed by feature type; LeRobot types a feature by its key, and a
+# type the mapping does not name is not normalised (IDENTITY).
+def normalised_features(policy: Any, keys: list[str]) -> set[str] | None:
+    """The feature keys the policy normalises (mean/std, min/max, ...), or None when it does not say."""
+    mapping = getattr(policy, "normalization_mapping", None)
+    if not isinstance(mapping, dict):
+        return None
+    chosen = set()
+    for key in keys:
+        if key == "action":
+            kind = "ACTION"
+        elif key == "observation.environment_state":
+            kind = "ENV"
+        elif key.startswith("observation.images.") or key.startswith("observation.image"):
+            kind = "VISUAL"
+        else:
+            kind = "STATE"
+        mode = mapping.get(kind)
+        value = str(getattr(mode, "value", mode) or "IDENTITY").upper()
+        if value != "IDENTITY":
+            chosen.add(key)
+    return chosen

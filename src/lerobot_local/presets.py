@@ -93,12 +93,14 @@ class LocalGraspPreset(TrainPreset):
 @TrainPreset.register_subclass("local_grasp_lowmem")
 @dataclass
 class LocalGraspLowMemPreset(TrainPreset):
-    """Low-memory fine-tune: 384x384 images, chunk_size and n_action_steps 10, batch 8."""
+    """Low-memory fine-tune: 384x384 images, chunk_size and n_action_steps 10, batch 8, fp32."""
 
     batch_size: int = 8
     image_size: int = 384
     chunk_size: int = 10
     n_action_steps: int = 10
+    # fp32: measured faster (0.156 vs 0.179 s/step) and no larger (3.00 vs 3.21 GB) than fp16 (docs/gpu.md)
+    use_amp: bool = False
 
 
 @TrainPreset.register_subclass("local_grasp_scratch")

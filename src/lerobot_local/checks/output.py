@@ -52,10 +52,11 @@ def check_disk(facts: RunFacts, settings: LocalSettings) -> CheckResult:
     )
     keep = min(saved, settings.keep_last_n) if settings.keep_last_n > 0 else saved
     model = _model_bytes(facts.policy_path)
-    need = settings.min_free_disk_gb * GB + (keep * 3 * model if model else 0)  # weights + 2 Adam moments
+    copies = compat.weight_copies_per_checkpoint(config)
+    need = settings.min_free_disk_gb * GB + (keep * copies * model if model else 0)
     detail = f"{free / GB:.1f} GB free at {probe}, {keep} checkpoint(s) kept"
     if model:
-        detail += f" of about {3 * model / GB:.2f} GB each"
+        detail += f" of about {copies * model / GB:.2f} GB each"
     if free < need:
         return CheckResult(
             "disk",
