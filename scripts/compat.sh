@@ -15,19 +15,8 @@ results="${COMPAT_RESULTS:-$repo/benchmarks/results/compat}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/lerobot-local-compat.XXXXXX")"
 mkdir -p "$results"
 export HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 WANDB_MODE=disabled PYTHONDONTWRITEBYTECODE=1
-# The core checks: activation + the six safety stops + manifests (hooks), the converter loaded and verified by
-# this LeRobot, the shipped config files, and the tiny-SmolVLA end-to-end run with resume.
-CORE_TESTS=(
-  tests/test_train_hooks.py::test_passing_run_shows_the_table_and_writes_verified_manifests
-  tests/test_train_hooks.py::test_python_dash_m_entry_point_is_guarded_too
-  tests/test_train_hooks.py::test_failing_check_stops_before_anything_is_built
-  tests/test_train_hooks.py::test_v21_dataset_root_gets_the_exact_convert_command
-  tests/test_train_hooks.py::test_existing_output_dir_is_not_clobbered
-  tests/test_convert.py::test_converted_dataset_equals_source_frame_by_frame
-  tests/test_convert.py::test_v30_layout_matches_lerobot
-  tests/test_configs.py
-  tests/test_e2e_demo.py
-)
+# The core checks (scripts/core_tests.txt, one pytest node id a line, shared with scripts/compat_main.sh).
+mapfile -t CORE_TESTS < <(grep -v '^#' "$repo/scripts/core_tests.txt")
 
 for release in "${releases[@]}"; do
   line="${release%.*}"

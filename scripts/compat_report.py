@@ -26,6 +26,9 @@ COLUMNS = {
     ),
     "config files parse": ("test_configs", ("test_",)),
     "SmolVLA end to end + resume": ("test_e2e_demo", ("test_",)),
+    "preflight = lerobot-train": ("test_one_truth", ("test_",)),
+    "two nodes (torchrun, accelerate)": ("test_multinode", ("test_",)),
+    "fails closed": ("test_fail_closed", ("test_",)),
 }
 
 
@@ -49,7 +52,7 @@ def _cases(xml_path: Path) -> list[tuple[str, str, str | None]]:
 def _cell(cases: list[tuple[str, str, str | None]], stem: str, prefixes: tuple[str, ...]) -> str:
     mine = [c for c in cases if c[0] == stem and c[1].startswith(prefixes)]
     if not mine:
-        return "not run"
+        return "not in that run"
     failed = [c for c in mine if c[2] not in (None, "skipped")]
     passed = sum(c[2] is None for c in mine)
     if not failed:
@@ -73,7 +76,8 @@ def render(results: Path) -> str:
         'with the plugin off, to tell a LeRobot problem from ours ("not probed": measured before that',
         'probe existed). "installed with": the line\'s pinned constraint file (minus LeRobot and what the',
         "release pins itself), or pip's resolver where those pins do not fit an older release. Times",
-        "include the venv build.",
+        "include the venv build. The last row, LeRobot main (unreleased), comes from",
+        "`scripts/compat_main.sh` on a source snapshot, with the multi-node and fail-closed tests too.",
         "",
         "| LeRobot | Python | installed with | LeRobot alone (plugin off) | "
         + " | ".join(COLUMNS)
@@ -84,8 +88,10 @@ def render(results: Path) -> str:
         (json.loads(p.read_text()) for p in results.glob("[0-9]*.json")),
         key=_release_order,
     )
+    if (results / "main.json").is_file():  # LeRobot main, built from a source snapshot (compat_main.sh)
+        metas.append(json.loads((results / "main.json").read_text()))
     for meta in metas:
-        xml_path = results / f"{meta['release']}.xml"
+        xml_path = results / f"{meta.get('results', meta['release'])}.xml"
         if meta.get("install", "").startswith(("failed", "no Python")) or not xml_path.is_file():
             cells = [f"not run ({meta.get('install', 'no results')})"] + [""] * (len(COLUMNS) - 1)
         else:

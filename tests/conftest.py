@@ -140,3 +140,13 @@ def example_plugin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert proc.returncode == 0, proc.stderr
     return target
+
+
+@pytest.fixture(scope="session")
+def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The v2.1 video fixture converted to v3.0 once per session. Read it only: copy it to change it."""
+    out = tmp_path_factory.mktemp("v30_shared") / "grasp_v30"
+    src = FIXTURES / "v21_video"
+    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none")
+    assert proc.returncode == 0, proc.stderr
+    return out

@@ -10,20 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, REPO, run_cli
+from conftest import BIN
 from reliability_log import record
 from train_helpers import tiny_act_config, write_config
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("accelerate") / "v30"
-    src = REPO / "tests/fixtures/v21_video"
-    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none")
-    assert proc.returncode == 0, proc.stderr
-    return out
 
 
 def launch_two_processes(config: Path) -> subprocess.CompletedProcess[str]:

@@ -12,25 +12,14 @@ import pytest
 
 from conftest import REPO, run_cli
 from reliability_log import record
-from train_helpers import tiny_act_config, train, write_config
+from train_helpers import tiny_act_config, tiny_run_facts, train, write_config
 
 
-@pytest.fixture(scope="module")
-def v30(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("closed") / "v30"
-    proc = run_cli(
-        "lerobot-convert-local",
-        f"--input={REPO / 'tests/fixtures/v21_video'}",
-        f"--output={out}",
-        "--verify=none",
-    )
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
-def test_allowlist_filters_third_parties_only(v30: Path, tmp_path: Path, example_plugin: Path) -> None:
+def test_allowlist_filters_third_parties_only(
+    v30_dataset: Path, tmp_path: Path, example_plugin: Path
+) -> None:
     push = {"policy.push_to_hub": True, "policy.repo_id": "me/x"}
-    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30, tmp_path / "run", **push))
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", **push))
     env = {"PYTHONPATH": str(example_plugin), "LEROBOT_LOCAL_PLUGINS": "my_check"}
     proc = run_cli("lerobot-local", "preflight", f"--config_path={cfg}", env=env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -68,8 +57,8 @@ else:
 """
 
 
-def test_unimportable_package_refuses_to_train(v30: Path, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30, tmp_path / "run", steps=2))
+def test_unimportable_package_refuses_to_train(v30_dataset: Path, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
     proc = run_cli("-c", UNIMPORTABLE, "lerobot-train", f"--config_path={cfg}")
     assert proc.returncode != 0, proc.stderr[-3000:]
     assert "lerobot-local: ERROR: the lerobot_local package cannot be imported (ModuleNotFoundError" in (
@@ -113,12 +102,8 @@ def test_duplicate_registration_warns_with_both_sources(example_plugin: Path) ->
 
 
 @pytest.fixture(scope="module")
-def facts(v30: Path) -> tuple[Any, Any]:
-    from lerobot_local.cli import gather_facts
-
-    cfg = write_config(v30.parent / "cfg.json", tiny_act_config(v30, v30.parent / "run"))
-    found, settings, _ = gather_facts([f"--config_path={cfg}"])
-    return found, settings
+def facts(v30_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    return tiny_run_facts(v30_dataset, tmp_path_factory.mktemp("cfg"))
 
 
 def test_hooks_run_in_pluggys_order_with_wrappers(facts: tuple[Any, Any]) -> None:
@@ -169,18 +154,19 @@ def test_hooks_run_in_pluggys_order_with_wrappers(facts: tuple[Any, Any]) -> Non
 
 
 def test_precision_asked_for_is_the_one_accelerate_trains_in(
-    v30: Path, tmp_path: Path, example_plugin: Path, lerobot_version: str
+    v30_dataset: Path, tmp_path: Path, example_plugin: Path, lerobot_version: str
 ) -> None:
     """policy.use_amp=true on the CPU: bf16 on every line (0.4.x ignores use_amp; the plugin makes it so)."""
     cfg = write_config(
-        tmp_path / "cfg.json", tiny_act_config(v30, tmp_path / "run", steps=2, **{"policy.use_amp": True})
+        tmp_path / "cfg.json",
+        tiny_act_config(v30_dataset, tmp_path / "run", steps=2, **{"policy.use_amp": True}),
     )
     proc = train(f"--config_path={cfg}", env={"PYTHONPATH": str(example_plugin)})
     assert proc.returncode == 0, proc.stderr[-3000:]
     row = next(line for line in proc.stderr.splitlines() if line.startswith("  precision "))
     assert "bf16: policy.use_amp=true" in row, row
     assert (tmp_path / "run/checkpoints/example_plugin_precision.txt").read_text() == "bf16"
-    fp32 = write_config(tmp_path / "fp32.json", tiny_act_config(v30, tmp_path / "run32", steps=2))
+    fp32 = write_config(tmp_path / "fp32.json", tiny_act_config(v30_dataset, tmp_path / "run32", steps=2))
     plain = train(f"--config_path={fp32}", env={"PYTHONPATH": str(example_plugin)})
     assert "fp32: policy.use_amp=false" in plain.stderr
     assert (tmp_path / "run32/checkpoints/example_plugin_precision.txt").read_text() == "no"

@@ -11,24 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import run_cli
 from reliability_log import record
 from train_helpers import tiny_act_config, train, without_plugin, write_config
 
 HOOKED = "update_last_checkpoint"  # the train-script name the checkpoint actions hook into (see compat.py)
-
-
-@pytest.fixture(scope="module")
-def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("future") / "v30"
-    proc = run_cli(
-        "lerobot-convert-local",
-        f"--input={REPO / 'tests/fixtures/v21_video'}",
-        f"--output={out}",
-        "--verify=none",
-    )
-    assert proc.returncode == 0, proc.stderr
-    return out
 
 
 def _future_lerobot(

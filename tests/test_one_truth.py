@@ -36,18 +36,11 @@ def check_rows(text: str, title: str) -> list[tuple[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def world(v30_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A converted dataset, a trained tiny ACT checkpoint (a local pretrained policy and a run to resume),
     its tampered copy, and a Hugging Face cache holding that policy under a Hub id."""
     base = tmp_path_factory.mktemp("truth")
-    data = base / "grasp_v30"
-    proc = run_cli(
-        "lerobot-convert-local",
-        f"--input={REPO / 'tests/fixtures/v21_video'}",
-        f"--output={data}",
-        "--verify=none",
-    )
-    assert proc.returncode == 0, proc.stderr
+    data = v30_dataset
     run = base / "run"
     cfg = write_config(base / "seed.json", tiny_act_config(data, run, steps=2))
     proc = train(f"--config_path={cfg}")

@@ -9,26 +9,13 @@ from typing import Any
 
 import pytest
 
-from conftest import FIXTURES, run_cli
 from reliability_log import record
-from train_helpers import tiny_act_config, write_config
+from train_helpers import tiny_run_facts
 
 
 @pytest.fixture(scope="module")
-def v30(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("paths") / "v30"
-    proc = run_cli("lerobot-convert-local", f"--input={FIXTURES / 'v21_video'}", f"--output={out}")
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
-@pytest.fixture(scope="module")
-def parsed(v30: Path) -> tuple[Any, Any]:
-    from lerobot_local.cli import gather_facts
-
-    cfg = write_config(v30.parent / "cfg.json", tiny_act_config(v30, v30.parent / "run"))
-    facts, local_settings, _ = gather_facts([f"--config_path={cfg}"])
-    return facts, local_settings
+def parsed(v30_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, Any]:
+    return tiny_run_facts(v30_dataset, tmp_path_factory.mktemp("cfg"))
 
 
 def _dataset_result(parsed: tuple[Any, Any], root: Path):
@@ -61,9 +48,11 @@ def _results_with_plugin(parsed: tuple[Any, Any], root: Path, plugin: object, na
     ],
     ids=["dotdot", "absolute"],
 )
-def test_data_path_leaving_the_dataset_is_refused(template: str, v30: Path, parsed, tmp_path: Path) -> None:
-    root = tmp_path / "v30"
-    shutil.copytree(v30, root)
+def test_data_path_leaving_the_dataset_is_refused(
+    template: str, v30_dataset: Path, parsed, tmp_path: Path
+) -> None:
+    root = tmp_path / "v30_dataset"
+    shutil.copytree(v30_dataset, root)
     info = json.loads((root / "meta/info.json").read_text())
     info["data_path"] = template
     (root / "meta/info.json").write_text(json.dumps(info))
@@ -73,9 +62,9 @@ def test_data_path_leaving_the_dataset_is_refused(template: str, v30: Path, pars
     record("paths", f"v3.0 data_path template {template!r} (preflight)", "error row", "as expected")
 
 
-def test_data_file_symlinked_outside_is_refused(v30: Path, parsed, tmp_path: Path) -> None:
-    root = tmp_path / "v30"
-    shutil.copytree(v30, root)
+def test_data_file_symlinked_outside_is_refused(v30_dataset: Path, parsed, tmp_path: Path) -> None:
+    root = tmp_path / "v30_dataset"
+    shutil.copytree(v30_dataset, root)
     data = root / "data/chunk-000/file-000.parquet"
     outside = tmp_path / "elsewhere.parquet"
     shutil.move(data, outside)
@@ -86,7 +75,7 @@ def test_data_file_symlinked_outside_is_refused(v30: Path, parsed, tmp_path: Pat
     record("paths", "v3.0 data file symlinked outside dataset.root (preflight)", "error row", "as expected")
 
 
-def test_a_crashing_check_is_an_error_row_not_a_traceback(v30: Path, parsed) -> None:
+def test_a_crashing_check_is_an_error_row_not_a_traceback(v30_dataset: Path, parsed) -> None:
     from lerobot_local.hookspecs import hookimpl
 
     class Broken:
@@ -94,14 +83,14 @@ def test_a_crashing_check_is_an_error_row_not_a_traceback(v30: Path, parsed) -> 
         def lerobot_local_before_train(self, config: Any, settings: Any) -> list:
             raise ZeroDivisionError("boom")
 
-    result, results = _results_with_plugin(parsed, v30, Broken(), "broken_check")
+    result, results = _results_with_plugin(parsed, v30_dataset, Broken(), "broken_check")
     crashed = next(r for r in results if r.name == "broken_check")
     assert crashed.severity == "error" and "ZeroDivisionError: boom" in crashed.message
     assert "broken_check: off" in crashed.fix
     assert result.severity == "ok"  # the other checks still ran
 
 
-def test_a_check_may_take_only_some_hook_arguments(v30: Path, parsed) -> None:
+def test_a_check_may_take_only_some_hook_arguments(v30_dataset: Path, parsed) -> None:
     """pluggy lets an implementation name a subset of the hookspec's arguments; so does the runner."""
     from lerobot_local.hookspecs import hookimpl
     from lerobot_local.results import CheckResult
@@ -111,6 +100,6 @@ def test_a_check_may_take_only_some_hook_arguments(v30: Path, parsed) -> None:
         def lerobot_local_before_train(self, config: Any) -> list:
             return [CheckResult("config_only", "ok", f"saw {config.dataset.repo_id}")]
 
-    _, results = _results_with_plugin(parsed, v30, ConfigOnly(), "config_only")
+    _, results = _results_with_plugin(parsed, v30_dataset, ConfigOnly(), "config_only")
     row = next(r for r in results if r.name == "config_only")
     assert row.severity == "ok" and row.message == "saw local/fixture"

@@ -18,19 +18,6 @@ pytestmark = pytest.mark.slow
 BUILT_NOTHING = ("Creating dataset", "Creating policy")
 
 
-@pytest.fixture(scope="module")
-def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("data") / "grasp_v30"
-    proc = run_cli(
-        "lerobot-convert-local",
-        f"--input={REPO / 'tests/fixtures/v21_video'}",
-        f"--output={out}",
-        "--verify=none",
-    )
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
 def test_passing_run_shows_the_table_and_writes_verified_manifests(v30_dataset: Path, tmp_path: Path) -> None:
     cfg = write_config(
         tmp_path / "cfg.json",

@@ -69,3 +69,12 @@ def train(
 ) -> subprocess.CompletedProcess:
     """Run the real lerobot-train console script."""
     return run_cli("lerobot-train", *args, cwd=cwd, env=env)
+
+
+def tiny_run_facts(dataset_root: Path, work: Path) -> tuple[Any, Any]:
+    """(run facts, plugin settings) of the tiny ACT config, gathered as preflight and lerobot-train do."""
+    from lerobot_local.cli import gather_facts
+
+    cfg = write_config(work / "cfg.json", tiny_act_config(dataset_root, work / "run"))
+    facts, settings, _ = gather_facts([f"--config_path={cfg}"])
+    return facts, settings
