@@ -14,7 +14,7 @@ FINDER = '''\
 class LeRobotLocalFinder:
     """lerobot-local: waits for LeRobot's config parser, then activates (see lerobot_local._boot)."""
     def find_spec(self, name, path=None, target=None):
-        if name != "lerobot.configs.parser":
+        if name not in ("lerobot.configs.parser", "lerobot.datasets.video_utils"):
             return None
         try:
             from lerobot_local._boot import hand_over

@@ -1,21 +1,22 @@
 """Activation, second half. ``lerobot_local_activate.pth`` (run by ``site`` at every interpreter start-up)
 defines a tiny meta-path finder inline, so that start-up imports nothing of this package. The finder ignores
-every import except ``lerobot.configs.parser``; then it imports this module and calls :func:`hand_over`,
-which lets LeRobot's parser load normally and passes it to :mod:`lerobot_local.activation`, which wraps
-``parser.wrap`` so that LeRobot's own training script runs our hooks.
+every import except the trigger modules (LeRobot's config parser and its video decoding module); then it
+imports this module and calls :func:`hand_over`, which lets the module load normally and passes it to
+:func:`lerobot_local.activation.on_module_imported` (which wraps ``parser.wrap`` so that LeRobot's own
+training script runs our hooks, and makes the default video decoder one that loads here).
 """
 
 import sys
 
-TRIGGER_MODULE = "lerobot.configs.parser"
+TRIGGER_MODULES = ("lerobot.configs.parser", "lerobot.datasets.video_utils")
 
 
 def hand_over(finder: object, fullname: str, path: object, target: object) -> object:
     """Find ``fullname`` with the other finders and run our activation right after it executes."""
-    if finder in sys.meta_path:
-        sys.meta_path.remove(finder)
     spec = None
     for other in list(sys.meta_path):
+        if other is finder:
+            continue
         find = getattr(other, "find_spec", None)
         if find is not None:
             spec = find(fullname, path, target)
@@ -27,9 +28,9 @@ def hand_over(finder: object, fullname: str, path: object, target: object) -> ob
 
     def exec_module(module: object) -> None:
         load(module)
-        from lerobot_local.activation import on_parser_imported
+        from lerobot_local.activation import on_module_imported
 
-        on_parser_imported(module)
+        on_module_imported(fullname, module)
 
     spec.loader.exec_module = exec_module
     return spec

@@ -35,6 +35,14 @@ def _looks_like_training() -> bool:
     return (Path(sys.argv[0]).name if sys.argv else "") in TRAIN_PROGRAMS
 
 
+def on_module_imported(name: str, module: Any) -> None:
+    """Called right after LeRobot imported one of the trigger modules (see ``_boot.TRIGGER_MODULES``)."""
+    if name == "lerobot.configs.parser":
+        on_parser_imported(module)
+    elif not disabled():
+        compat.make_default_video_backend_loadable(module)
+
+
 def on_parser_imported(parser_module: Any) -> None:
     """Patch ``parser.wrap`` of the freshly imported LeRobot parser module."""
     original = getattr(parser_module, "wrap", None)
@@ -118,7 +126,10 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
 
         settings = state["settings"]
         facts = gather_run_facts(cfg, state["argv"])
-        run_before_train(facts, settings)
+        results = run_before_train(facts, settings)
+        from lerobot_local.validation.training import install as install_validation
+
+        install_validation(train_fn.__globals__, cfg, settings, facts, results)
         compat.apply_precision(facts.precision, cfg)
         install_checkpoint_hook(train_fn.__globals__, cfg, settings)
         return train_fn(cfg, *args, **kwargs)

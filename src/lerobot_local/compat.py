@@ -133,6 +133,44 @@ def load_lerobot_dataset(root: Path, video_backend: str = "pyav") -> Any:
     return cls(repo_id=f"local/{root.name}", root=root, video_backend=video_backend)
 
 
+@cache
+def torchcodec_loads() -> str | None:
+    """None when torchcodec's decoder loads in this environment, else why not (e.g. no FFmpeg libraries)."""
+    try:
+        from torchcodec.decoders import VideoDecoder  # noqa: F401
+    except Exception as exc:
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+    return None
+
+
+def make_default_video_backend_loadable(video_utils: Any) -> None:
+    """LeRobot 0.4.x picks torchcodec as its default decoder whenever the package is installed, also where
+    its libraries cannot load (no system FFmpeg): its dataset tools then die at the first frame. Wrap
+    ``get_safe_default_codec`` so that it falls back to pyav, saying so, when torchcodec cannot load."""
+    original = getattr(video_utils, "get_safe_default_codec", None)
+    if original is None or getattr(original, "__lerobot_local__", False):
+        return
+
+    def get_safe_default_codec() -> str:
+        chosen = original()
+        if chosen == "torchcodec":
+            why = torchcodec_loads()
+            if why is not None:
+                import logging
+
+                logging.getLogger("lerobot_local").warning(
+                    "lerobot-local: torchcodec cannot load here (%s); LeRobot decodes videos with pyav "
+                    "instead (set video_backend explicitly to choose)",
+                    why[:160],
+                )
+                return "pyav"
+        return chosen
+
+    get_safe_default_codec.__lerobot_local__ = True
+    get_safe_default_codec.__wrapped__ = original
+    video_utils.get_safe_default_codec = get_safe_default_codec
+
+
 # LeRobot's own v2.1 -> v3.0 converter (benchmarked against ours), by release line.
 LEROBOT_CONVERTER_MODULES = (
     "lerobot.scripts.convert_dataset_v21_to_v30",
