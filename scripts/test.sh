@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (`make test`): for each LeRobot line, build/reuse its venv (scripts/ensure_venv.sh), then
 # run ruff and pytest with the network closed (a network namespace with only loopback) and HF_HUB_OFFLINE=1.
-# Prints the pytest summary of every line at the end; exits non-zero if any line failed or could not run.
+# The lines' test runs go side by side (one log each, printed in turn when all ended). Prints the pytest
+# summary of every line at the end; exits non-zero if any line failed or could not run.
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -34,30 +35,61 @@ closed_network() {  # run "$@" with no network but loopback, when this machine a
   fi
 }
 
-declare -A summary
+declare -A summary venvs logs rcs
 status=0
-linted=0
+# Build (or reuse) every line's environment first, one after another (downloads), and lint once.
 for line in "${lines[@]}"; do
-  echo "=== LeRobot $line line ==="
-  if ! venv="$(bash scripts/ensure_venv.sh "$line")"; then
+  echo "=== LeRobot $line line: environment ==="
+  if ! venvs[$line]="$(bash scripts/ensure_venv.sh "$line")"; then
     summary[$line]="FAILED: could not build the environment (see above)"
     status=1
     continue
   fi
-  if [ $linted = 0 ]; then
-    "$venv/bin/ruff" check src tests scripts benchmarks && "$venv/bin/ruff" format --check src tests scripts benchmarks \
-      || { echo "ruff failed: run 'ruff check --fix' and 'ruff format'" >&2; status=1; }
-    linted=1
-    [ $lint_only = 1 ] && exit $status
-  fi
-  log="$(mktemp)"
+done
+for line in "${lines[@]}"; do
+  venv="${venvs[$line]:-}"
+  [ -n "$venv" ] || continue
+  "$venv/bin/ruff" check src tests scripts benchmarks && "$venv/bin/ruff" format --check src tests scripts benchmarks \
+    || { echo "ruff failed: run 'ruff check --fix' and 'ruff format'" >&2; status=1; }
+  break
+done
+[ $lint_only = 1 ] && exit $status
+
+run_line() {  # line venv log: pytest of one line, network closed; its exit code into "$log.rc"
   # shellcheck disable=SC2086  # the selection is a list of paths
-  closed_network "$venv/bin/python" -m pytest -p no:cacheprovider --durations=10 ${PYTEST_ARGS:-} \
-    ${selection[$line]:-tests} 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  closed_network "$2/bin/python" -m pytest -p no:cacheprovider --durations=15 ${PYTEST_ARGS:-} \
+    ${selection[$1]:-tests} > "$3" 2>&1
+  echo $? > "$3.rc"
+}
+# The lines run side by side (LEROBOT_LOCAL_SERIAL_LINES=1: one after another, output live): their tests
+# are mostly subprocesses that wait on start-up and I/O, so two cores finish them sooner together.
+pids=()
+for line in "${lines[@]}"; do
+  venv="${venvs[$line]:-}"
+  [ -n "$venv" ] || continue
+  logs[$line]="$(mktemp)"
+  if [ "${LEROBOT_LOCAL_SERIAL_LINES:-0}" = 1 ]; then
+    echo "=== LeRobot $line line ==="
+    run_line "$line" "$venv" "${logs[$line]}"
+    cat "${logs[$line]}"
+  else
+    run_line "$line" "$venv" "${logs[$line]}" &
+    pids+=($!)
+  fi
+done
+for pid in "${pids[@]}"; do wait "$pid" || true; done
+for line in "${lines[@]}"; do
+  venv="${venvs[$line]:-}"
+  [ -n "$venv" ] || continue
+  log="${logs[$line]}"
+  if [ "${LEROBOT_LOCAL_SERIAL_LINES:-0}" != 1 ]; then
+    echo "=== LeRobot $line line ==="
+    cat "$log"
+  fi
+  rc="$(cat "$log.rc" 2>/dev/null || echo 1)"
   version="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("lerobot"))')"
   summary[$line]="LeRobot $version (Python $("$venv/bin/python" -c 'import platform; print(platform.python_version())')): $(grep -E '^=+ .*(passed|failed|error).* =+$' "$log" | tail -n 1 | tr -d '=' | sed 's/^ *//')"
-  rm -f "$log"
+  rm -f "$log" "$log.rc"
   [ "$rc" = 0 ] || status=1
 done
 echo
