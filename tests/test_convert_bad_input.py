@@ -199,7 +199,8 @@ def test_bad_input_is_refused_clearly(case: str, copy_dataset, tmp_path: Path) -
     before = tree_digest(src)
     out = tmp_path / "out"
     proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--progress=false")
-    message = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else ""
+    # the error block: one line for one problem; with several, a count line, then one line per problem
+    message = proc.stderr.strip().split("ERROR", 1)[-1] if proc.stderr.strip() else ""
     assert proc.returncode == 1, f"{case}: rc={proc.returncode}\n{proc.stdout}\n{proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
     assert names_file in message and says in message, message

@@ -26,7 +26,9 @@ def test_demo_flow_converts_trains_and_resumes(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     checkpoints = tmp_path / "train" / "checkpoints"
-    assert sorted(p.name for p in checkpoints.iterdir()) == ["000004", "000006", "last"]  # keep_last_n=2
+    names = {p.name for p in checkpoints.iterdir()}
+    best = (checkpoints / "best").resolve().name  # lowest validation loss, kept beside keep_last_n=2
+    assert names - {best} == {"000004", "000006", "last", "best"} - {best}, names
     assert (checkpoints / "last").resolve() == (checkpoints / "000006").resolve()
     for step in ("000004", "000006"):
         assert verify_manifest(checkpoints / step) == []
@@ -38,6 +40,9 @@ def test_demo_flow_converts_trains_and_resumes(tmp_path: Path) -> None:
     assert re.findall(r"step:(\d+) ", resume_log) == ["5", "6"]
     assert "lerobot-local before-train checks" in train_log and "profile:local_grasp" in train_log
     assert "where everything is" in proc.stdout
+    assert "validation at step 6 on" in proc.stdout and "run report        :" in proc.stdout
+    assert (tmp_path / "train" / "lerobot_local_report.html").is_file()
+    assert sorted(p.name for p in (tmp_path / "eval_plots").glob("*.png"))  # the held-out episode's plot
     record(
         "network",
         "whole flow (convert, preflight, train SmolVLA, checkpoint, resume), network closed, every "

@@ -17,6 +17,8 @@ USAGE = """usage:
   lerobot-local doctor
   lerobot-local preflight --config_path=FILE [any lerobot-train flag ...] [--lerobot_local.KEY=VALUE ...]
   lerobot-local preset NAME --dataset_root=PATH [--repo_id=ID] [--output_dir=DIR] [--job_name=N] [--out=FILE]
+  lerobot-local check PATH [--report_json=F] [--frames_dir=D] [--profile=NAME] [--values.KEY=VALUE ...]
+  lerobot-local eval --checkpoint=DIR [--dataset_root=D] [--episodes=[..]] [--report_json=F] [--plots_dir=P]
 """
 
 
@@ -136,7 +138,10 @@ def preset(argv: list[str]) -> int:
 
 
 # Subcommands with a module of their own (each has ``main(argv: list[str]) -> int`` and its own --help).
-SUBCOMMAND_MODULES: dict[str, str] = {}
+SUBCOMMAND_MODULES: dict[str, str] = {
+    "eval": "lerobot_local.validation.eval_cli",
+    "check": "lerobot_local.dataset_check",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

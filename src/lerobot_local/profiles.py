@@ -21,6 +21,8 @@ class DatasetProfile(draccus.ChoiceRegistry):
     action_dim: int | None = None
     min_cameras: int = 0
     require_task: bool = False
+    # Index of the gripper in state/action (the value checks warn when it never opens or closes).
+    gripper_index: int | None = None
 
     def check(self, root: Path) -> list[CheckResult]:
         """Compare the v3.0 dataset at ``root`` with this profile."""
@@ -87,6 +89,8 @@ class LocalGraspProfile(DatasetProfile):
     action_dim: int | None = 6
     min_cameras: int = 1
     require_task: bool = True
+    # the Koch arm: shoulder_pan, shoulder_lift, elbow_flex, wrist_flex, wrist_roll, gripper
+    gripper_index: int | None = 5
 
 
 def get_profile(name: str) -> DatasetProfile:

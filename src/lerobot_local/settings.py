@@ -14,6 +14,9 @@ from typing import Any
 
 import draccus
 
+from lerobot_local.validation.config import ValidationSettings
+from lerobot_local.values.settings import ValueCheckSettings
+
 SECTION = "lerobot_local"
 FLAG_PREFIX = f"--{SECTION}."
 CHECKPOINT_SETTINGS_FILE = "lerobot_local.json"
@@ -38,6 +41,10 @@ class LocalSettings:
     min_free_disk_gb: float = 1.0
     # Write and verify a sha256 manifest beside every checkpoint.
     manifests: bool = True
+    # Thresholds of the value checks (values:*), e.g. --lerobot_local.values.max_idle_s=0.5.
+    values: ValueCheckSettings = field(default_factory=ValueCheckSettings)
+    # Held-out episodes, validation at every checkpoint, the run report (see lerobot_local.validation).
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +59,8 @@ def parse_settings(section: dict[str, Any] | None, flags: list[str]) -> LocalSet
         settings = draccus.parse(LocalSettings, config_path=handle.name, args=args)
     finally:
         Path(handle.name).unlink(missing_ok=True)
+    # YAML reads a bare `off` in --lerobot_local.severity='{name: off}' as false
+    settings.severity = {k: "off" if v in ("False", "false") else v for k, v in settings.severity.items()}
     bad = {k: v for k, v in settings.severity.items() if v not in SEVERITY_CHOICES}
     if bad:
         raise ValueError(

@@ -5,6 +5,7 @@ Exit codes: 0 converted (or dry run passed), 1 the dataset cannot be converted a
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -46,6 +47,10 @@ class ConvertCLIConfig:
     report_json: Path | None = None
     # Show progress bars.
     progress: bool = True
+    # Convert only these source episode indices (draccus list, as LeRobot's --dataset.episodes): [0,1,2].
+    episodes: list[int] | None = None
+    # Leave these source episode indices out (e.g. damaged ones): [0,3,6]. The output is renumbered 0..N-1.
+    exclude_episodes: list[int] | None = None
 
 
 def _help_text() -> str:
@@ -58,6 +63,11 @@ def _help_text() -> str:
         "usage: lerobot-convert-local --input=SRC --output=DST [--overwrite=false] [--dry_run=false]",
         "       [--verify=quick|full|none] [--converter=auto|NAME] [--stats=source|recompute]",
         "       [--data_file_size_mb=100] [--video_file_size_mb=200] [--report_json=PATH]",
+        "       [--episodes=[0,1,2] | --exclude_episodes=[0,3,6]]",
+        "",
+        "A source with problems is refused with every problem listed at once (grouped, counted; the first",
+        "line says how many), nothing written, exit 1; when every problem belongs to some episodes the",
+        "message ends with the --exclude_episodes=[...] flag that converts the others.",
         "",
         "Dashes or underscores both work (--dry-run = --dry_run). Converters registered:",
     ]
@@ -83,6 +93,10 @@ def parse_args(argv: list[str]) -> ConvertCLIConfig:
         cfg = draccus.parse(ConvertCLIConfig, args=_normalise(argv))
     except SystemExit as exc:
         raise UsageError("invalid arguments; run 'lerobot-convert-local --help'") from exc
+    except Exception as exc:  # draccus' DecodingError: a value of the wrong type, e.g. --episodes=5
+        raise UsageError(
+            f"invalid arguments ({exc}); lists are written like --exclude_episodes=[0,3,6]"
+        ) from exc
     if cfg.input is None or cfg.output is None:
         raise UsageError("both --input=SRC and --output=DST are required; run 'lerobot-convert-local --help'")
     if not Path(cfg.input).expanduser().is_dir():
@@ -153,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             overwrite=cfg.overwrite,
             dry_run=cfg.dry_run,
             verify=cfg.verify,
+            episodes=cfg.episodes,
+            exclude_episodes=cfg.exclude_episodes,
             write=WriteOptions(
                 data_file_size_mb=cfg.data_file_size_mb,
                 video_file_size_mb=cfg.video_file_size_mb,
@@ -167,11 +183,21 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ConversionError as exc:
         logger.error("conversion failed, nothing was written: %s", exc)
+        if cfg.report_json:
+            Path(cfg.report_json).write_text(json.dumps(_failure_report(exc), indent=2))
         return 1
     if cfg.report_json:
         Path(cfg.report_json).write_text(report.to_json())
     _print_summary(report, time.perf_counter() - started)
     return 0
+
+
+def _failure_report(exc: ConversionError) -> dict:
+    from lerobot_local.convert.errors import ConversionProblems
+
+    if isinstance(exc, ConversionProblems):
+        return {"ok": False, **exc.to_dict()}
+    return {"ok": False, "problems": 1, "error": {"file": exc.path, "problem": exc.problem, "fix": exc.fix}}
 
 
 def _print_summary(report, seconds: float) -> None:
@@ -182,6 +208,13 @@ def _print_summary(report, seconds: float) -> None:
         f"cameras {len(report.cameras)}",
         f"  files written {len(report.files_written)}, bytes {report.bytes_written:,}, time {seconds:.2f} s",
     ]
+    if report.excluded_episodes:
+        lines.append(
+            f"  kept {report.episodes} of {report.source_episodes} source episodes, left out "
+            f"{report.excluded_episodes}; source -> output: "
+            + ", ".join(f"{old}->{new}" for old, new in list(report.episode_map.items())[:20])
+            + (" ..." if len(report.episode_map) > 20 else "")
+        )
     if report.renumbered_episodes:
         lines.append(
             f"  episodes renumbered to 0..{report.episodes - 1}: {len(report.renumbered_episodes)} changed "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -14,3 +15,70 @@ class ConversionError(Exception):
         self.fix = fix
         where = f"{self.path}: " if self.path else ""
         super().__init__(f"{where}{problem}; {fix}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found while scanning a source: its group (for the listing), episode (if any), error."""
+
+    group: str
+    error: ConversionError
+    episode: int | None = None
+
+
+class ConversionProblems(ConversionError):
+    """Every problem a scan found at once: the first line says how many, then one line each, grouped.
+
+    ``path``/``problem`` are the first problem's; ``fix`` is the flag that converts the rest, when every
+    problem belongs to an episode, else the first problem's fix.
+    """
+
+    def __init__(self, root: Path | str, problems: list[Problem], hint: str | None = None) -> None:
+        self.root = str(root)
+        self.problems = list(problems)
+        self.hint = hint
+        first = self.problems[0].error
+        self.path, self.problem = first.path, first.problem
+        self.fix = hint or first.fix
+        Exception.__init__(self, self.render())
+
+    @property
+    def episodes(self) -> list[int]:
+        """The episodes the problems belong to (sorted, each once)."""
+        return sorted({p.episode for p in self.problems if p.episode is not None})
+
+    def groups(self) -> dict[str, list[Problem]]:
+        grouped: dict[str, list[Problem]] = {}
+        for problem in self.problems:
+            grouped.setdefault(problem.group, []).append(problem)
+        return grouped
+
+    def render(self) -> str:
+        n, episodes = len(self.problems), self.episodes
+        where = f" in {len(episodes)} episode(s)" if episodes else ""
+        lines = [f"{n} problem{'s' if n != 1 else ''}{where} of {self.root}:"]
+        for group, members in self.groups().items():
+            lines.append(f"  {group} ({len(members)}):")
+            lines.extend(f"    {member.error}" for member in members)
+        if self.hint:
+            lines.append(f"  {self.hint}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "problems": len(self.problems),
+            "episodes": self.episodes,
+            "groups": {
+                group: [
+                    {
+                        "episode": p.episode,
+                        "file": p.error.path,
+                        "problem": p.error.problem,
+                        "fix": p.error.fix,
+                    }
+                    for p in members
+                ]
+                for group, members in self.groups().items()
+            },
+            "hint": self.hint,
+        }

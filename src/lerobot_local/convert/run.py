@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lerobot_local.convert.errors import ConversionError
+from lerobot_local.convert.errors import ConversionError, ConversionProblems
+from lerobot_local.convert.scan import scan_source
 from lerobot_local.convert.source import SourceDataset, read_source
 from lerobot_local.convert.writer import WriteOptions, plan_tasks, write_dataset
 
@@ -37,6 +38,9 @@ class ConvertJob:
     dry_run: bool = False
     verify: str = "quick"
     write: WriteOptions = field(default_factory=WriteOptions)
+    # Source episode indices to convert (None: all) and to leave out (None: none); at most one of the two.
+    episodes: list[int] | None = None
+    exclude_episodes: list[int] | None = None
 
 
 @dataclass
@@ -48,6 +52,9 @@ class ConversionReport:
     dry_run: bool
     episodes: int = 0
     frames: int = 0
+    source_episodes: int = 0
+    excluded_episodes: list[int] = field(default_factory=list)
+    episode_map: dict[int, int] = field(default_factory=dict)  # source index -> output index, every kept one
     tasks: int = 0
     cameras: list[str] = field(default_factory=list)
     files_written: list[str] = field(default_factory=list)
@@ -62,7 +69,7 @@ class ConversionReport:
 
     def to_json(self) -> str:
         data = asdict(self)
-        for key in ("renumbered_episodes", "renumbered_tasks"):
+        for key in ("renumbered_episodes", "renumbered_tasks", "episode_map"):
             data[key] = {str(k): v for k, v in data[key].items()}
         return json.dumps(data, indent=2)
 
@@ -151,11 +158,82 @@ def _out_of_space(exc: OSError, tmp: Path, dst: Path, src_root: Path) -> Convers
     )
 
 
+def select_episodes(src: SourceDataset, job: ConvertJob) -> SourceDataset:
+    """``src`` restricted to ``job.episodes`` / without ``job.exclude_episodes`` (UsageError on bad lists)."""
+    if job.episodes is not None and job.exclude_episodes is not None:
+        raise UsageError("pass --episodes=[...] or --exclude_episodes=[...], not both")
+    chosen = job.episodes if job.episodes is not None else job.exclude_episodes
+    if chosen is None:
+        return src
+    flag = "--episodes" if job.episodes is not None else "--exclude_episodes"
+    present = {ep.index for ep in src.episodes}
+    unknown = sorted(set(chosen) - present)
+    if unknown:
+        raise UsageError(
+            f"{flag}={_list_flag(chosen)} names episode(s) {_list_flag(unknown)} that "
+            f"{src.root}/meta/episodes.jsonl does not list (it has {_ranges(sorted(present))})"
+        )
+    keep = sorted(set(chosen)) if job.episodes is not None else sorted(present - set(chosen))
+    if not keep:
+        raise UsageError(f"{flag}={_list_flag(chosen)} leaves no episode to convert")
+    return src.select(keep)
+
+
+def _list_flag(indices: list[int]) -> str:
+    """Indices in draccus list syntax, as LeRobot's --dataset.episodes takes them: ``[0,3,6]``."""
+    return "[" + ",".join(str(i) for i in indices) + "]"
+
+
+def _ranges(indices: list[int]) -> str:
+    """``0-4, 7, 9-12``: a short description of sorted indices."""
+    parts: list[str] = []
+    start = prev = None
+    for i in [*indices, None]:
+        if start is not None and (i is None or i != prev + 1):
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+            start = None
+        if i is not None and start is None:
+            start = i
+        prev = i
+    return ", ".join(parts)
+
+
+def exclusion_hint(job: ConvertJob, src_all: SourceDataset, kept: SourceDataset, bad: list[int]) -> str:
+    """The exact flag that converts every kept episode except ``bad``."""
+    rest = [ep.index for ep in kept.episodes if ep.index not in set(bad)]
+    if not rest:
+        return "no episode is free of problems: restore the files named above"
+    if job.episodes is not None:
+        flag = f"--episodes={_list_flag(rest)}"
+    else:
+        excluded = sorted(set(job.exclude_episodes or []) | set(bad))
+        flag = f"--exclude_episodes={_list_flag(excluded)}"
+    return (
+        f"to convert the other {len(rest)} of {len(src_all.episodes)} episodes, run the same command "
+        f"with {flag}"
+    )
+
+
+def find_problems(
+    job: ConvertJob, src_all: SourceDataset, src: SourceDataset, deep: bool
+) -> ConversionProblems | None:
+    """Every problem of the episodes to convert, as one error (None when there is none)."""
+    problems = scan_source(src, deep=deep, recompute_stats=job.write.recompute_stats)
+    if not problems:
+        return None
+    if not deep:  # refusing anyway: look deeper, so that the refusal lists every problem, not the first kind
+        problems = scan_source(src, deep=True, recompute_stats=job.write.recompute_stats)
+    bad = sorted({p.episode for p in problems if p.episode is not None})
+    hint = exclusion_hint(job, src_all, src, bad) if all(p.episode is not None for p in problems) else None
+    return ConversionProblems(src.root, problems, hint)
+
+
 def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
     """Convert ``job.input`` into ``job.output`` ; raise ConversionError on bad input."""
     started = time.perf_counter()
     src_root, dst = check_paths(job)
-    src = read_source(src_root)
+    src_all = read_source(src_root)
+    src = select_episodes(src_all, job)
     report = ConversionReport(
         source=str(src_root),
         output=str(dst),
@@ -164,19 +242,15 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
         dry_run=job.dry_run,
     )
     _summary(src, report)
+    report.source_episodes = len(src_all.episodes)
+    kept = {ep.index for ep in src.episodes}
+    report.excluded_episodes = [ep.index for ep in src_all.episodes if ep.index not in kept]
+    report.episode_map = {ep.index: new for new, ep in enumerate(src.episodes)}
+    problems = find_problems(job, src_all, src, deep=job.dry_run)
+    if problems is not None:
+        raise problems
     report.checks_passed.append("metadata of the source is complete and consistent")
     if job.dry_run:
-        from lerobot_local.convert.video import probe
-
-        for ep in src.episodes:
-            for key in src.video_keys:
-                info = probe(src.video_file(key, ep.index), src.fps)
-                if info.frames != ep.length:
-                    raise ConversionError(
-                        info.path,
-                        f"holds {info.frames} frames but episode {ep.index} has length {ep.length}",
-                        "restore the matching video",
-                    )
         report.checks_passed.append("every episode's video stream has the right frame count and rate")
         report.extra_files = {str(p.relative_to(src_root)): "(would be copied)" for p in src.extra_files}
         report.seconds["total"] = round(time.perf_counter() - started, 3)
@@ -186,7 +260,14 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
     tmp = sibling(dst, TMP_SUFFIX)
     tmp.mkdir(parents=True)
     try:
-        written = write_dataset(src, tmp, job.write)
+        try:
+            written = write_dataset(src, tmp, job.write)
+        except ConversionProblems:
+            raise
+        except ConversionError as exc:  # list every problem, not only the first one the writer met
+            shutil.rmtree(tmp, ignore_errors=True)
+            problems = find_problems(job, src_all, src, deep=True)
+            raise (problems or exc) from exc
         report.seconds["convert"] = round(time.perf_counter() - started, 3)
         report.files_written = written.files_written
         report.bytes_written = written.bytes_written

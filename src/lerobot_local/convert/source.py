@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ class SourceDataset:
     tasks: dict[int, str]
     stats: EpisodeStatsTable | None = None  # v2.1's episodes_stats.jsonl, rows in ``episodes`` order
     extra_files: list[Path] = field(default_factory=list)
+    missing_stats: list[int] = field(default_factory=list)  # episodes episodes_stats.jsonl has no line for
     _paths: dict[tuple[str, int], Path] = field(default_factory=dict, repr=False)  # resolved once each
 
     @property
@@ -94,6 +95,17 @@ class SourceDataset:
             )
             self._paths[video_key, episode_index] = _inside(self.root, rel, "video_path")
         return self._paths[video_key, episode_index]
+
+    def select(self, indices: list[int]) -> SourceDataset:
+        """The same dataset restricted to the episodes ``indices`` (source indices, kept in source order)."""
+        wanted = set(indices)
+        rows = [row for row, ep in enumerate(self.episodes) if ep.index in wanted]
+        return replace(
+            self,
+            episodes=[self.episodes[row] for row in rows],
+            stats=self.stats.subset(rows) if self.stats is not None else None,
+            missing_stats=[i for i in self.missing_stats if i in wanted],
+        )
 
     def known_files(self) -> set[Path]:
         """Every file the converter reads (metadata, data, videos), as absolute paths."""
@@ -355,15 +367,14 @@ def read_source(root: Path) -> SourceDataset:
             idx = _int_field(line, "episode_index", stats_path, lineno)
             if idx in row_of:  # stats of episodes that episodes.jsonl does not list are ignored
                 _store_stats(line.get("stats"), stats_path, lineno, stats, row_of[idx])
-        for row, ep in enumerate(episodes):
-            if not stats.has_row(row):
-                raise ConversionError(
-                    stats_path,
-                    f"has no stats for episode {ep.index}",
-                    "restore that line, or convert with --stats=recompute",
-                )
+        # reported by the scan (convert/scan.py) for the episodes that are converted, with every other problem
+        missing_stats = [ep.index for row, ep in enumerate(episodes) if not stats.has_row(row)]
+    else:
+        missing_stats = []
 
-    ds = SourceDataset(root=root, info=info, episodes=episodes, tasks=tasks, stats=stats)
+    ds = SourceDataset(
+        root=root, info=info, episodes=episodes, tasks=tasks, stats=stats, missing_stats=missing_stats
+    )
     known = ds.known_files()  # also validates the path templates of every episode
     ds.extra_files = sorted(p for p in root.rglob("*") if p.is_file() and p not in known)
     return ds

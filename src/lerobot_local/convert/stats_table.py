@@ -58,6 +58,14 @@ class EpisodeStatsTable:
                 result[key] = values
         return result
 
+    def subset(self, rows: list[int]) -> EpisodeStatsTable:
+        """A table of the given rows only, in that order (copies of the selected rows)."""
+        picked = EpisodeStatsTable(len(rows))
+        index = np.asarray(rows, dtype=np.int64)
+        picked.columns = {k: {s: c[index] for s, c in cols.items()} for k, cols in self.columns.items()}
+        picked.present = {k: {s: m[index] for s, m in masks.items()} for k, masks in self.present.items()}
+        return picked
+
     def with_features_from(self, other: EpisodeStatsTable, keys: Iterable[str]) -> EpisodeStatsTable:
         """A table with this one's features, ``keys`` taken from ``other`` (columns shared, not copied)."""
         merged = EpisodeStatsTable(self.episodes)

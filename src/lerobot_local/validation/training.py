@@ -1,0 +1,220 @@
+"""Validation inside ``lerobot-train``: the split applied through LeRobot's ``dataset.episodes``, the train
+metrics of every log step and the validation metrics of every checkpoint appended to one JSON-lines file.
+
+:func:`install` is called once, after the before-train checks passed, with the train script's namespace. It
+wraps three names there (through :mod:`lerobot_local.compat`): the training step (its metrics tracker holds
+what LeRobot logs), ``save_checkpoint`` (it receives the live policy and processors: validation needs no
+second copy of the model) and the processor factory (for ``every_n_steps`` between checkpoints).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from lerobot_local import compat
+from lerobot_local.validation import records
+from lerobot_local.validation.config import ValidationSettings
+from lerobot_local.validation.metrics import action_names, evaluate, select_frames, trajectory
+from lerobot_local.validation.split import compute_split, episode_tasks
+
+logger = logging.getLogger("lerobot_local")
+
+
+class _Run:
+    """What the wrappers share during one training run."""
+
+    def __init__(self, cfg: Any, settings: Any, facts: Any, results: list[Any], split: Any) -> None:
+        self.cfg = cfg
+        self.settings = settings
+        self.validation: ValidationSettings = settings.validation
+        self.facts = facts
+        self.results = results
+        self.split = split
+        self.processors: tuple[Any, Any] | None = None
+        self.dataset: Any = None
+        self.frames: list[int] = []
+        self.plot_datasets: dict[int, Any] = {}
+        self.started = False
+        self.last_validated = -1
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.cfg.output_dir)
+
+    @property
+    def main(self) -> bool:
+        return compat.process_rank()[0] == 0
+
+    def start(self) -> None:
+        """The run record: settings, checks, split (once, when the output dir exists)."""
+        if self.started or not self.main or self.cfg.output_dir is None:
+            return
+        self.started = True
+        records.append(
+            self.output_dir,
+            {
+                "kind": "run",
+                "lerobot_version": compat.lerobot_version(),
+                "resume": bool(getattr(self.cfg, "resume", False)),
+                "job_name": getattr(self.cfg, "job_name", None),
+                "dataset_root": str(self.facts.dataset_root) if self.facts.dataset_root else None,
+                "policy_type": getattr(getattr(self.cfg, "policy", None), "type", None),
+                "steps": getattr(self.cfg, "steps", None),
+                "checks": [r.to_dict() for r in self.results],
+                "settings": self.settings.to_dict(),
+                "train_config": compat.train_config_dict(self.cfg),
+                **(self.split.to_dict() if self.split else {}),
+            },
+        )
+
+    # --- validation ---------------------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        if self.dataset is not None:
+            return
+        backend = getattr(self.cfg.dataset, "video_backend", None) or "pyav"
+        self.dataset = compat.open_dataset(
+            self.facts.dataset_root, self.split.holdout, self.cfg.policy, video_backend=backend
+        )
+        self.frames = select_frames(len(self.dataset), self.validation.max_samples)
+        for episode in self.split.holdout[: max(0, self.validation.plot_episodes)]:
+            self.plot_datasets[episode] = compat.open_dataset(
+                self.facts.dataset_root, [episode], self.cfg.policy, video_backend=backend
+            )
+
+    def validate(
+        self, policy: Any, preprocessor: Any, postprocessor: Any, step: int, checkpoint: Path | None
+    ):
+        started = time.perf_counter()
+        self._open()
+        names = action_names(self.facts.dataset_info, int(self.dataset.meta.features["action"]["shape"][0]))
+        result = evaluate(
+            policy,
+            preprocessor,
+            postprocessor,
+            self.dataset,
+            self.frames,
+            batch_size=self.validation.batch_size or int(self.cfg.batch_size),
+            seed=self.validation.seed,
+            names=names,
+        )
+        result.update(step=step, holdout_episodes=self.split.holdout, joints=names)
+        if checkpoint is not None:
+            executes = compat.policy_executes(self.cfg.policy)
+            result["trajectories"] = {
+                str(e): trajectory(
+                    policy, preprocessor, postprocessor, ds, executes=executes, seed=self.validation.seed
+                )
+                for e, ds in self.plot_datasets.items()
+            }
+            records.write_checkpoint_validation(checkpoint, result)
+        result["total_seconds"] = time.perf_counter() - started  # with the dataset opening and trajectories
+        summary = {k: v for k, v in result.items() if k != "trajectories"}
+        records.append(
+            self.output_dir,
+            {"kind": "validation", "checkpoint": checkpoint.name if checkpoint else None, **summary},
+        )
+        self.last_validated = step
+        worst = max(result["mae"].items(), key=lambda kv: kv[1])
+        base = result.get("baseline_constant", {}).get("mae_mean")
+        logger.info(
+            "lerobot-local: validation at step %d on %d held-out frames (episodes %s): val_loss=%.5f, "
+            "action MAE %.4f / RMSE %.4f (dataset units; constant-action baseline MAE %s); worst joint %s "
+            "MAE %.4f; %.1f s",
+            step,
+            result["frames"],
+            self.split.holdout,
+            result["val_loss"],
+            result["mae_mean"],
+            result["rmse_mean"],
+            f"{base:.4f}" if base is not None else "n/a",
+            worst[0],
+            worst[1],
+            result["seconds"],
+        )
+        return result
+
+
+def _apply_split(cfg: Any, settings: Any, facts: Any) -> Any:
+    validation = settings.validation
+    if not validation.enabled:
+        return None
+    split = compute_split(episode_tasks(facts.dataset_root), validation, cfg.dataset.episodes)
+    cfg.dataset.episodes = split.train
+    validation.episodes = split.holdout  # saved with every checkpoint: a resume validates on the same
+    logger.info(
+        "lerobot-local: training on %d episodes, %d held out for validation: %s (seed %d)",
+        len(split.train),
+        len(split.holdout),
+        split.holdout,
+        validation.seed,
+    )
+    return split
+
+
+def install(train_globals: dict[str, Any], cfg: Any, settings: Any, facts: Any, results: list[Any]) -> None:
+    """Apply the holdout to ``cfg.dataset.episodes`` and hook the train script (see the module docstring)."""
+    run = _Run(cfg, settings, facts, list(results or []), _apply_split(cfg, settings, facts))
+
+    def wrap_step(original):
+        def update_policy(*args: Any, **kwargs: Any) -> Any:
+            out = original(*args, **kwargs)
+            tracker = out[0] if isinstance(out, tuple) else out
+            step = compat.tracker_steps(tracker) + 1
+            log_freq = int(getattr(cfg, "log_freq", 0) or 0)
+            if run.main and log_freq > 0 and step % log_freq == 0:
+                run.start()
+                records.append(
+                    run.output_dir, {"kind": "train", "step": step, **compat.tracker_step_metrics(tracker)}
+                )
+            every = run.validation.every_n_steps
+            if (
+                run.split is not None
+                and run.main
+                and every > 0
+                and step % every == 0
+                and run.processors is not None
+                and not (step % int(cfg.save_freq or 0) == 0 if cfg.save_freq else False)
+                and step != cfg.steps
+            ):
+                policy = kwargs.get("policy", args[1] if len(args) > 1 else None)
+                run.start()
+                run.validate(compat.unwrap_model(policy), *run.processors, step=step, checkpoint=None)
+            return out
+
+        return update_policy
+
+    def wrap_processors(original):
+        def make_pre_post_processors(*args: Any, **kwargs: Any) -> Any:
+            made = original(*args, **kwargs)
+            run.processors = (made[0], made[1])
+            return made
+
+        return make_pre_post_processors
+
+    def wrap_save(original):
+        signature = inspect.signature(original)
+
+        def save_checkpoint(*args: Any, **kwargs: Any) -> Any:
+            out = original(*args, **kwargs)
+            if run.split is not None and run.main:
+                bound = signature.bind_partial(*args, **kwargs).arguments
+                run.start()
+                run.validate(
+                    bound["policy"],
+                    bound["preprocessor"],
+                    bound["postprocessor"],
+                    step=int(bound["step"]),
+                    checkpoint=Path(bound["checkpoint_dir"]),
+                )
+            return out
+
+        return save_checkpoint
+
+    compat.wrap_train_global(train_globals, compat.TRAIN_STEP_NAME, wrap_step)
+    compat.wrap_train_global(train_globals, compat.PROCESSORS_FACTORY_NAME, wrap_processors)
+    compat.wrap_train_global(train_globals, compat.SAVE_CHECKPOINT_NAME, wrap_save)
