@@ -63,11 +63,15 @@ def test_a_failing_check_stops_both_processes(v30_dataset: Path, tmp_path: Path)
 
 def test_python_dash_m_torch_distributed_run_two_processes(v30_dataset: Path, tmp_path: Path) -> None:
     """``python -m torch.distributed.run`` (torchrun by another name) of the native lerobot-train."""
+    import socket
     import sys
 
     run = tmp_path / "run"
     config = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, run))
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=0"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
         [*command, str(BIN / "lerobot-train"), f"--config_path={config}"],

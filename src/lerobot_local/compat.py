@@ -313,7 +313,12 @@ def launch() -> Launch:
 
     world = number("WORLD_SIZE", 1)
     local_world = number("LOCAL_WORLD_SIZE", world)
-    agent_store = env.get("TORCHELASTIC_USE_AGENT_STORE") == "True" and bool(env.get("MASTER_ADDR"))
+    # torchrun's agent store at MASTER_ADDR:MASTER_PORT (--master_port=0 exports port 0: not reachable)
+    agent_store = (
+        env.get("TORCHELASTIC_USE_AGENT_STORE") == "True"
+        and bool(env.get("MASTER_ADDR"))
+        and number("MASTER_PORT", 0) > 0
+    )
     run_key = "-".join(
         (
             env.get("TORCHELASTIC_RUN_ID", "none"),
