@@ -191,6 +191,7 @@ CASE_NAMES = [
     "resume a tampered checkpoint",
     "mixed precision asked",
 ]
+NETWORK_CASES = ("hub push in the file", "dataset root missing", "wandb online", "Hub model, empty cache")
 EXPECTED = {  # the status of the row each case is about
     "passes": "OK",
     "hub push in the file": "ERROR",
@@ -233,6 +234,17 @@ def test_preflight_and_lerobot_train_give_the_same_rows(name: str, world: dict[s
         trained.returncode,
         trained.stderr[-3000:],
     )
+    if failed:  # stopped before the dataset or the model is built, and nothing written
+        assert not any(m in trained.stderr for m in ("Creating dataset", "Creating policy")), trained.stderr[
+            -2000:
+        ]
+    if name in NETWORK_CASES:
+        record(
+            "network",
+            f"lerobot-train with a config that would reach the network: {name}",
+            "stopped by the checks before anything is built or any connection is attempted",
+            f"exit 1, '{about}' ERROR, nothing built, 0 connection attempts",
+        )
     if name == "Hub model, empty cache":  # one real error, no false accusation about the Hub push
         assert statuses["hub_push"] == "SKIPPED" and "cannot tell" in trained.stderr
     record(
