@@ -28,7 +28,8 @@ TMP_DATASET = re.compile(r"/tmp/\S*?/(v21_video|v21_images|src|v30)(?=/|:)")
 
 def clean(message: str) -> str:
     """A recorded message without the log prefix, the test's temporary folder shown as SRC."""
-    return TMP_DATASET.sub("SRC", LOG_PREFIX.sub("", message)).replace("|", "/")
+    text = TMP_DATASET.sub("SRC", LOG_PREFIX.sub("", message)).replace("|", "/")
+    return " ".join(text.split())  # one table cell: a multi-line message on one line
 
 
 def render(rows: list[dict]) -> str:
