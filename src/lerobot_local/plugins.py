@@ -47,7 +47,8 @@ def get_plugin_manager() -> pluggy.PluginManager:
     else:
         builtins = builtin_plugin_names()
         wanted = {n.strip() for n in allowed.split(",") if n.strip()}
-        for name in sorted(builtins | wanted):
+        in_order = [ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]  # as when unfiltered
+        for name in [n for n in in_order if n in builtins | wanted] + sorted(wanted - set(in_order)):
             if not pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=name) and name not in builtins:
                 logger.warning(
                     "lerobot-local: %s names plugin %r, but no installed distribution provides it in the "
