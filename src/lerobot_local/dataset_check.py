@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_local.results import CheckResult, render_table
+from lerobot_local.results import CheckResult, apply_severity, render_table
 from lerobot_local.values.settings import ValueCheckSettings
 
 logger = logging.getLogger("lerobot_local.check")
@@ -293,18 +293,6 @@ def _timestamps(data: Any) -> list[CheckResult]:
     ]
 
 
-def _apply_severity(results: list[CheckResult], overrides: dict[str, str]) -> list[CheckResult]:
-    adjusted = []
-    for r in results:
-        override = overrides.get(r.name) or overrides.get(r.name.split(":")[0])
-        if override == "off":
-            continue
-        if override in ("error", "warning") and r.severity in ("error", "warning"):
-            r = CheckResult(r.name, override, r.message, r.fix)
-        adjusted.append(r)
-    return adjusted
-
-
 def run_check(cfg: CheckConfig) -> CheckReport:
     started = time.perf_counter()
     root = Path(cfg.path).expanduser().resolve()
@@ -329,7 +317,7 @@ def run_check(cfg: CheckConfig) -> CheckReport:
                 "check a v2.0, v2.1 or v3.0 LeRobot dataset",
             )
         )
-    report.results = _apply_severity(report.results, cfg.severity)
+    report.results = apply_severity(report.results, cfg.severity)
     if cfg.frames_dir is not None and dataset is not None:
         from lerobot_local.dataset_frames import write_frames
 

@@ -22,6 +22,19 @@ class CheckResult:
         return asdict(self)
 
 
+def apply_severity(results: list[CheckResult], overrides: dict[str, str]) -> list[CheckResult]:
+    """The results with the user's severity overrides (``{name or family: error|warning|off}``) applied."""
+    adjusted = []
+    for r in results:
+        override = overrides.get(r.name) or overrides.get(r.name.split(":")[0])
+        if override == "off":
+            continue
+        if override in ("error", "warning") and r.severity in ("error", "warning"):
+            r = CheckResult(r.name, override, r.message, r.fix)
+        adjusted.append(r)
+    return adjusted
+
+
 def worst(results: list[CheckResult]) -> Severity:
     """Return the most severe severity among ``results`` (``ok`` for none)."""
     return max((r.severity for r in results), key=SEVERITY_ORDER.__getitem__, default="ok")

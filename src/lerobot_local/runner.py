@@ -10,7 +10,7 @@ from typing import Any
 
 from lerobot_local import compat
 from lerobot_local.facts import RunFacts
-from lerobot_local.results import CheckResult, render_table, worst
+from lerobot_local.results import CheckResult, apply_severity, render_table, worst
 from lerobot_local.settings import LocalSettings
 
 logger = logging.getLogger("lerobot_local")
@@ -34,15 +34,7 @@ def collect_results(facts: RunFacts, settings: LocalSettings) -> list[CheckResul
         {"facts": facts, "config": facts.config, "settings": settings},
         on_crash=lambda plugin, exc: [_crashed(plugin, exc)],
     )
-    adjusted = []
-    for r in (r for batch in batches for r in (batch or [])):
-        override = settings.severity.get(r.name) or settings.severity.get(r.name.split(":")[0])
-        if override == "off":
-            continue
-        if override in ("error", "warning") and r.severity in ("error", "warning"):
-            r = CheckResult(r.name, override, r.message, r.fix)
-        adjusted.append(r)
-    return adjusted
+    return apply_severity([r for batch in batches for r in (batch or [])], settings.severity)
 
 
 def _crashed(plugin_name: str, exc: Exception) -> CheckResult:
