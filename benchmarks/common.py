@@ -44,6 +44,16 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def timed(fn, repeats: int) -> tuple[float, object]:
+    """(median wall seconds of ``repeats`` calls of ``fn``, the last call's result), in this process."""
+    times, result = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return median(times), result
+
+
 def tree_bytes(root: Path) -> int:
     return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
 

@@ -13,17 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BIN, WORK, lerobot_version, measure, median, print_table, write_json
+from common import BIN, WORK, lerobot_version, measure, median, print_table, timed, write_json
 
 from lerobot_local.checks import dataset, fps, profile
-from lerobot_local.checks.dataset_info import v30_dataset
 from lerobot_local.demo.synthetic_v21 import write_v21_dataset
+from lerobot_local.facts import gather_run_facts
 from lerobot_local.settings import LocalSettings
 
 
@@ -35,15 +34,6 @@ def converted(episodes: int) -> Path:
         cmd = [str(BIN / "lerobot-convert-local"), f"--input={src}", f"--output={out}", "--verify=none"]
         assert measure(cmd).returncode == 0
     return out
-
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return median(times), result
 
 
 def main() -> int:
@@ -60,22 +50,26 @@ def main() -> int:
         policy=SimpleNamespace(chunk_size=50, type="act"),
     )
     meta_settings, deep_settings = LocalSettings(deep_video_check=False), LocalSettings(deep_video_check=True)
-    ds = v30_dataset(config)
+    facts = gather_run_facts(config, [])
+    ds = facts.dataset
     rows = {
+        "run facts: info.json and meta/episodes, read once (as run)": timed(
+            lambda: gather_run_facts(config, []).dataset.root, args.repeats
+        ),
         "dataset (root, version, every file present)": timed(
-            lambda: dataset.check_dataset(config), args.repeats
+            lambda: dataset.check_dataset(facts), args.repeats
         ),
         "fps: timestamps of every episode": timed(lambda: fps.check_timestamps(ds), args.repeats),
         "fps + horizon (metadata level, as run)": timed(
-            lambda: fps.lerobot_local_before_train(config, meta_settings), args.repeats
+            lambda: fps.lerobot_local_before_train(facts, meta_settings), args.repeats
         ),
         "profile local_grasp": timed(
-            lambda: profile.lerobot_local_before_train(config, LocalSettings(profile="local_grasp")),
+            lambda: profile.lerobot_local_before_train(facts, LocalSettings(profile="local_grasp")),
             args.repeats,
         ),
         "deep: every video's stream vs its episodes": timed(lambda: fps.check_videos(ds), args.repeats),
         "fps with deep_video_check=true (as run)": timed(
-            lambda: fps.lerobot_local_before_train(config, deep_settings), args.repeats
+            lambda: fps.lerobot_local_before_train(facts, deep_settings), args.repeats
         ),
     }
     for name, (_, result) in rows.items():

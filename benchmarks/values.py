@@ -15,14 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BIN, WORK, lerobot_version, measure, median, print_table, write_json
+from common import BIN, WORK, lerobot_version, measure, median, print_table, timed, write_json
 from convert import source_dataset
 
 from lerobot_local.convert.source import read_source
@@ -39,15 +38,6 @@ def converted(src: Path) -> Path:
         )
         assert m.returncode == 0, f"conversion of {src} failed"
     return out
-
-
-def timed(fn, repeats: int) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return median(times), result
 
 
 def tiled(data: ValueData, times: int) -> ValueData:

@@ -39,18 +39,19 @@ class PreparedArgs:
     config_path: Path | None = None
 
 
-def _arg_value(argv: list[str], name: str) -> tuple[int, str] | None:
-    """Position and value of ``--name=value`` or ``--name value`` in argv."""
+def arg_value(argv: list[str], name: str) -> tuple[int, str] | None:
+    """Position and value of ``--name=value`` or ``--name value`` in argv (a following ``--flag`` is no
+    value, as LeRobot's own parser reads it)."""
     for i, arg in enumerate(argv):
         if arg.startswith(f"--{name}="):
             return i, arg.split("=", 1)[1]
-        if arg == f"--{name}" and i + 1 < len(argv):
+        if arg == f"--{name}" and i + 1 < len(argv) and not argv[i + 1].startswith("--"):
             return i, argv[i + 1]
     return None
 
 
 def _replace_arg(argv: list[str], name: str, value: str) -> list[str]:
-    found = _arg_value(argv, name)
+    found = arg_value(argv, name)
     if found is None:
         return [*argv, f"--{name}={value}"]
     i, _ = found
@@ -138,7 +139,7 @@ def strip_plugin_settings(argv: list[str]) -> tuple[list[str], list[str]]:
     rest = [a for a in argv if not a.startswith(FLAG_PREFIX)]
     dropped = [a for a in argv if a.startswith(FLAG_PREFIX)]
     notes = [f"ignored {', '.join(dropped)}"] if dropped else []
-    found = _arg_value(rest, "config_path")
+    found = arg_value(rest, "config_path")
     path = Path(found[1]) if found else None
     try:
         data = _load_config(path) if path is not None and path.is_file() else None
@@ -156,9 +157,9 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
     ours = [a for a in argv if a.startswith(FLAG_PREFIX)]
     rest = [a for a in argv if not a.startswith(FLAG_PREFIX)]
     translations: list[str] = []
-    found = _arg_value(rest, "config_path")
+    found = arg_value(rest, "config_path")
     config_path = Path(found[1]) if found else None
-    resume = _arg_value(rest, "resume")
+    resume = arg_value(rest, "resume")
     resuming = config_path is not None and _is_true(resume[1] if resume else None)
     if resuming and config_path is not None:
         fallback = newest_verified_instead(config_path)
@@ -193,10 +194,10 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
         if isinstance(policy, dict) and "path" in policy:
             path = policy.pop("path")
             data.pop("policy")
-            if _arg_value(rest, "policy.path") is None:
+            if arg_value(rest, "policy.path") is None:
                 rest.append(f"--policy.path={path}")
             for name, value in _flatten("policy", {k: v for k, v in policy.items() if k != "type"}):
-                if _arg_value(rest, name) is None:
+                if arg_value(rest, name) is None:
                     rest.append(f"--{name}={_cli_value(value)}")
             translations.append(
                 f"moved policy.path={path} and {len(policy)} policy field(s) from the config file to "

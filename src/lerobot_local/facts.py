@@ -14,6 +14,7 @@ from typing import Any
 
 from lerobot_local import compat
 from lerobot_local.checks.dataset_info import LocalDataset, local_dataset
+from lerobot_local.config_file import arg_value
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,8 @@ class RunFacts:
 
 
 def _arg(argv: list[str], name: str) -> str | None:
-    for i, arg in enumerate(argv):
-        if arg.startswith(f"--{name}="):
-            return arg.split("=", 1)[1]
-        if arg == f"--{name}" and i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-            return argv[i + 1]
-    return None
+    found = arg_value(argv, name)  # the same reading of argv that prepared it (config_file)
+    return found[1] if found else None
 
 
 def _read_info(root: Path | None) -> tuple[dict[str, Any] | None, str | None]:

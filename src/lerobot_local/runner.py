@@ -72,8 +72,8 @@ def run_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResu
         except BaseException as exc:
             board.publish(False, f"the checks crashed ({exc!r})")
             raise
-        failed = [r for r in results if r.severity == "error"]
-        board.publish(not failed, "; ".join(f"{r.name}: {r.message}" for r in failed))
+        failed = _failed(results)
+        board.publish(not failed, _describe(failed))
     else:
         logger.info("lerobot-local: %s waits for the checks of its node's main process", where)
     verdicts = board.wait_for_job(started)
@@ -94,10 +94,18 @@ def _checked(facts: RunFacts, settings: LocalSettings, title: str) -> list[Check
     return results
 
 
+def _failed(results: list[CheckResult]) -> list[CheckResult]:
+    return [r for r in results if r.severity == "error"]
+
+
+def _describe(failed: list[CheckResult]) -> str:
+    return "; ".join(f"{r.name}: {r.message}" for r in failed)
+
+
 def _stop_if_failed(results: list[CheckResult]) -> None:
-    failed = [r for r in results if r.severity == "error"]
+    failed = _failed(results)
     if failed:
-        message = "; ".join(f"{r.name}: {r.message}" for r in failed)
+        message = _describe(failed)
         logger.error(
             "lerobot-local: %d check(s) failed, the run stops before loading the dataset or the model: %s",
             len(failed),
