@@ -90,7 +90,16 @@ def to_results(
         fix = FIXES[check]
         if episodes and exclude_fix is not None:
             fix += "; " + exclude_fix(episodes)
-        results.append(CheckResult(check, severity, message, fix))
+        results.append(
+            CheckResult(
+                check,
+                severity,
+                message,
+                fix,
+                episodes=tuple(episodes),
+                details=tuple(f.to_dict() for f in found),
+            )
+        )
     if data.unreadable:
         results.append(
             CheckResult(
