@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import BIN, WORK, lerobot_version, measure, median, print_table, timed, write_json
 
 from lerobot_local.checks import dataset, fps, profile
+from lerobot_local.dataset import data_files
 from lerobot_local.demo.synthetic_v21 import write_v21_dataset
 from lerobot_local.facts import gather_run_facts
 from lerobot_local.settings import LocalSettings
@@ -57,19 +58,25 @@ def main() -> int:
             lambda: gather_run_facts(config, []).dataset.root, args.repeats
         ),
         "dataset (root, version, every file present)": timed(
-            lambda: dataset.check_dataset(facts), args.repeats
+            lambda: dataset.check_v30(ds.root, ds.info), args.repeats
         ),
-        "fps: timestamps of every episode": timed(lambda: fps.check_timestamps(ds), args.repeats),
+        "fps: timestamps of every episode": timed(
+            lambda: fps.check_timestamps(data_files(ds.root), ds.fps), args.repeats
+        ),
         "fps + horizon (metadata level, as run)": timed(
-            lambda: fps.lerobot_local_before_train(facts, meta_settings), args.repeats
+            lambda: (
+                fps.lerobot_local_check_dataset(facts.data, meta_settings),
+                fps.lerobot_local_before_train(facts),
+            ),
+            args.repeats,
         ),
         "profile local_grasp": timed(
-            lambda: profile.lerobot_local_before_train(facts, LocalSettings(profile="local_grasp")),
+            lambda: profile.lerobot_local_check_dataset(facts.data, LocalSettings(profile="local_grasp")),
             args.repeats,
         ),
         "deep: every video's stream vs its episodes": timed(lambda: fps.check_videos(ds), args.repeats),
         "fps with deep_video_check=true (as run)": timed(
-            lambda: fps.lerobot_local_before_train(facts, deep_settings), args.repeats
+            lambda: fps.lerobot_local_check_dataset(facts.data, deep_settings), args.repeats
         ),
     }
     for name, (_, result) in rows.items():

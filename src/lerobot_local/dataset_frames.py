@@ -63,7 +63,7 @@ def _image_cell(root: Path, cell: Any) -> np.ndarray:
 def _episodes(root: Path, info: dict[str, Any]) -> list[dict[str, Any]]:
     """One dict per episode: index, length, and (v3.0) where its frames are."""
     if info.get("codebase_version") == "v3.0":
-        from lerobot_local.checks.dataset_info import episodes_table
+        from lerobot_local.dataset import episodes_table
 
         table = episodes_table(root)
         return table.to_pylist() if table is not None else []
@@ -79,7 +79,7 @@ def write_frames(
     """Write ``per_camera`` frames of every camera; return (files written, problems met)."""
     import pyarrow.parquet as pq
 
-    from lerobot_local.checks.dataset_info import data_file, video_file
+    from lerobot_local.dataset import data_file, video_file
 
     features = info.get("features", {})
     cameras = [k for k, f in features.items() if isinstance(f, dict) and f.get("dtype") in ("video", "image")]

@@ -1,20 +1,64 @@
-"""The facts of one run, gathered once from the argv LeRobot parses and handed to every before-train check.
+"""The facts the checks may know, gathered once and handed to every check plugin.
 
-``lerobot-train`` and ``lerobot-local preflight`` both call :func:`gather_run_facts` with the same prepared
-argv (see :mod:`lerobot_local.config_file`), so their check tables agree by construction: no check reads
-``sys.argv``, reloads the pretrained policy config or re-reads ``meta/info.json``.
+:class:`DatasetFacts` is what is known about a dataset folder alone (``lerobot-local check``, the converter);
+:class:`RunFacts` adds what is known about a training run. ``lerobot-train`` and ``lerobot-local preflight``
+both call :func:`gather_run_facts` with the same prepared argv (see :mod:`lerobot_local.config_file`), so
+their check tables agree by construction: no check reads ``sys.argv``, reloads the pretrained policy config
+or re-reads ``meta/info.json``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
-from lerobot_local.checks.dataset_info import LocalDataset, local_dataset
 from lerobot_local.config_file import arg_value
+from lerobot_local.convert.errors import ConversionError
+from lerobot_local.convert.source import SourceDataset, read_source
+from lerobot_local.dataset import V2X, LocalDataset, local_dataset, read_info, version_of
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """One dataset folder as the dataset checks see it: its ``info.json`` and, by version, the readable
+    v3.0 dataset (``local``) or the readable v2.x source (``source``, else ``source_error``).
+    ``normalised``: the features the policy normalises, when a policy is known (None otherwise)."""
+
+    root: Path
+    info: dict[str, Any] | None
+    info_error: str | None
+    local: LocalDataset | None = None
+    source: SourceDataset | None = None
+    source_error: ConversionError | None = None
+    normalised: frozenset[str] | None = None
+
+    @property
+    def version(self) -> str | None:
+        return version_of(self.info)
+
+
+def gather_dataset_facts(root: Path, policy: Any | None = None) -> DatasetFacts:
+    """Read what the dataset checks need from the folder ``root`` (never writes); ``policy``: the policy
+    config of a run, when there is one (it says which features are normalised)."""
+    info, error = read_info(root)
+    version = version_of(info)
+    normalised = None
+    if policy is not None and info is not None:
+        features = info.get("features")
+        keys = [k for k, f in features.items() if isinstance(f, dict)] if isinstance(features, dict) else []
+        chosen = compat.normalised_features(policy, keys)
+        normalised = frozenset(chosen) if chosen is not None else None
+    local = source = source_error = None
+    if info is not None and version == "v3.0":
+        local = local_dataset(root, info)
+    elif info is not None and version in V2X:
+        try:
+            source = read_source(root)
+        except ConversionError as exc:
+            source_error = exc
+    return DatasetFacts(root, info, error, local, source, source_error, normalised)
 
 
 @dataclass(frozen=True)
@@ -24,39 +68,29 @@ class RunFacts:
 
     config: Any
     argv: tuple[str, ...]
-    lerobot_version: str
     policy_path: str | None
-    policy_overrides: tuple[str, ...]
     policy: Any | None
     policy_error: str | None
     resume: bool
     resume_checkpoint: Path | None
-    dataset_root: Path | None
-    dataset_info: dict[str, Any] | None
-    dataset_info_error: str | None
-    dataset: LocalDataset | None
+    dataset_root: Path | None  # dataset.root as the config gives it (None: unset)
+    data: DatasetFacts | None  # None when dataset.root is unset or not a folder
     precision: compat.PrecisionPlan
     launch: compat.Launch
 
     @property
-    def info_path(self) -> Path | None:
-        return self.dataset_root / "meta" / "info.json" if self.dataset_root else None
+    def dataset(self) -> LocalDataset | None:
+        """The readable local v3.0 dataset the run trains on (None: the dataset check says why)."""
+        return self.data.local if self.data is not None else None
+
+    @property
+    def dataset_info(self) -> dict[str, Any] | None:
+        return self.data.info if self.data is not None else None
 
 
 def _arg(argv: list[str], name: str) -> str | None:
     found = arg_value(argv, name)  # the same reading of argv that prepared it (config_file)
     return found[1] if found else None
-
-
-def _read_info(root: Path | None) -> tuple[dict[str, Any] | None, str | None]:
-    if root is None:
-        return None, None
-    path = root / "meta" / "info.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    return (data, None) if isinstance(data, dict) else (None, "is not a JSON object")
 
 
 def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
@@ -73,21 +107,17 @@ def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
     checkpoint = compat.checkpoint_of_train_config(Path(config_path)) if resume and config_path else None
     root_value = getattr(getattr(config, "dataset", None), "root", None)
     root = Path(root_value).expanduser() if root_value else None
-    info, info_error = _read_info(root)
+    data = gather_dataset_facts(root, policy) if root is not None and root.is_dir() else None
     return RunFacts(
         config=config,
         argv=tuple(argv),
-        lerobot_version=compat.lerobot_version(),
         policy_path=policy_path,
-        policy_overrides=tuple(overrides),
         policy=policy,
         policy_error=policy_error,
         resume=resume,
         resume_checkpoint=checkpoint,
         dataset_root=root,
-        dataset_info=info,
-        dataset_info_error=info_error,
-        dataset=local_dataset(root, info) if root is not None and info is not None else None,
+        data=data,
         precision=compat.precision_plan(config, policy),
         launch=compat.launch(),
     )

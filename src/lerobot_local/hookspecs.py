@@ -14,13 +14,28 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from lerobot_local.facts import RunFacts
+    from lerobot_local.facts import DatasetFacts, RunFacts
     from lerobot_local.results import CheckResult
     from lerobot_local.settings import LocalSettings
 
 PROJECT = "lerobot_local"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) -> list[CheckResult] | None:
+    """Check a dataset folder. Called the same way by ``lerobot-local check PATH``, by
+    ``lerobot-convert-local`` (dry run and real run, before anything is written), by ``lerobot-local
+    preflight`` and inside ``lerobot-train`` (before :func:`lerobot_local_before_train`), so a check written
+    here gives the same row everywhere.
+
+    ``dataset`` holds the folder's parsed ``info.json`` and, by version, the readable v3.0 dataset
+    (``dataset.local``) or v2.x source (``dataset.source``); ``dataset.normalised`` names the features the
+    policy normalises when a run is known. Return your results; an ``error`` refuses the conversion and
+    stops the run. Return nothing for a dataset your check does not apply to. An implementation that raises
+    becomes an ``error`` row naming its plugin.
+    """
 
 
 @hookspec
@@ -43,7 +58,14 @@ def lerobot_local_before_train(
 def lerobot_local_after_checkpoint(
     config: Any, settings: LocalSettings, step: int, checkpoint_dir: Path
 ) -> None:
-    """Called on the main process after LeRobot wrote ``checkpoint_dir`` and pointed ``last`` at it."""
+    """Called on the global main process after LeRobot wrote ``checkpoint_dir`` (the step's folder) and
+    pointed ``last`` at it, in pluggy's order.
+
+    An implementation that raises stops the training run with that exception: the checkpoint is already
+    complete on disk, so ``--resume=true`` continues from it. That is on purpose: an action such as the
+    manifest guards what the next run trusts, and a run that silently goes on without it would leave
+    unverified checkpoints behind. An action that may fail harmlessly catches its own errors and logs them.
+    """
 
 
 @hookspec

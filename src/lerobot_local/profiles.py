@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import draccus
+import pyarrow.parquet as pq
 
+from lerobot_local.dataset import TASKS_PATH
 from lerobot_local.registries import load_from_plugins
 from lerobot_local.results import CheckResult
 
@@ -24,10 +26,9 @@ class DatasetProfile(draccus.ChoiceRegistry):
     # Index of the gripper in state/action (the value checks warn when it never opens or closes).
     gripper_index: int | None = None
 
-    def check(self, root: Path) -> list[CheckResult]:
-        """Compare the v3.0 dataset at ``root`` with this profile."""
+    def check(self, root: Path, info: dict[str, Any]) -> list[CheckResult]:
+        """Compare the v3.0 dataset at ``root`` (``info``: its parsed info.json) with this profile."""
         name = f"profile:{self.get_choice_name(type(self))}"
-        info = json.loads((root / "meta" / "info.json").read_text())
         features = info.get("features", {})
         problems = []
         if self.fps is not None and info.get("fps") != self.fps:
@@ -64,9 +65,7 @@ class DatasetProfile(draccus.ChoiceRegistry):
 
 
 def _empty_tasks(root: Path) -> list[str]:
-    import pyarrow.parquet as pq
-
-    tasks_path = root / "meta" / "tasks.parquet"
+    tasks_path = root / TASKS_PATH
     if not tasks_path.is_file():
         return [f"{tasks_path} is missing"]
     try:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Literal
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
 
 Severity = Literal["ok", "warning", "error", "skipped"]
 SEVERITY_ORDER = {"ok": 0, "skipped": 0, "warning": 1, "error": 2}
@@ -11,14 +11,18 @@ SEVERITY_ORDER = {"ok": 0, "skipped": 0, "warning": 1, "error": 2}
 
 @dataclass(frozen=True)
 class CheckResult:
-    """Outcome of one check: ``name`` is stable (used to override severities), ``fix`` says what to do."""
+    """Outcome of one check: ``name`` is stable (used to override severities), ``fix`` says what to do,
+    ``episodes`` the episodes it flags (the exclusion flag leaves them out), ``details`` every finding
+    behind the row (for ``--report_json``; the message lists the first few)."""
 
     name: str
     severity: Severity
     message: str
     fix: str = ""
+    episodes: tuple[int, ...] = ()
+    details: tuple[dict[str, Any], ...] = ()
 
-    def to_dict(self) -> dict[str, str]:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -30,7 +34,7 @@ def apply_severity(results: list[CheckResult], overrides: dict[str, str]) -> lis
         if override == "off":
             continue
         if override in ("error", "warning") and r.severity in ("error", "warning"):
-            r = CheckResult(r.name, override, r.message, r.fix)
+            r = replace(r, severity=override)
         adjusted.append(r)
     return adjusted
 
@@ -52,3 +56,8 @@ def render_table(results: list[CheckResult], title: str = "lerobot-local checks"
     counts = {s: sum(r.severity == s for r in results) for s in ("ok", "warning", "error", "skipped")}
     lines.append("  " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return "\n".join(lines)
+
+
+def flagged_episodes(results: list[CheckResult]) -> list[int]:
+    """The episodes that the warning and error rows flag (sorted, each once)."""
+    return sorted({e for r in results if r.severity in ("warning", "error") for e in r.episodes})

@@ -1,5 +1,6 @@
-"""Run the hooks: before-train checks (one verdict for the whole job, see verdict.py) and after-checkpoint
-actions (once, on the global main process)."""
+"""Run the hooks: the dataset checks (the same for ``lerobot-local check``, the converter, preflight and
+``lerobot-train``), the before-train checks (one verdict for the whole job, see verdict.py) and the
+after-checkpoint actions (once, on the global main process)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
-from lerobot_local.facts import RunFacts
+from lerobot_local.dataset import V2X
+from lerobot_local.facts import DatasetFacts, RunFacts
+from lerobot_local.plugins import call_each_guarded, get_plugin_manager
 from lerobot_local.results import CheckResult, apply_severity, render_table, worst
 from lerobot_local.settings import LocalSettings
 
@@ -24,17 +27,29 @@ class ChecksFailed(SystemExit):
         self.message = message
 
 
-def collect_results(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
-    """Call every plugin's before-train hook (pluggy's order; a check that crashes becomes an error row
-    naming its plugin) and apply the severity overrides of the settings."""
-    from lerobot_local.plugins import call_each_guarded, get_plugin_manager
+def _call(hook: Any, kwargs: dict[str, Any]) -> list[CheckResult]:
+    """Every plugin's results of one check hook (pluggy's order; a check that crashes becomes an error row
+    naming its plugin)."""
+    batches = call_each_guarded(hook, kwargs, on_crash=lambda plugin, exc: [_crashed(plugin, exc)])
+    return [r for batch in batches for r in (batch or [])]
 
-    batches = call_each_guarded(
-        get_plugin_manager().hook.lerobot_local_before_train,
-        {"facts": facts, "config": facts.config, "settings": settings},
-        on_crash=lambda plugin, exc: [_crashed(plugin, exc)],
+
+def run_dataset_checks(dataset: DatasetFacts, settings: LocalSettings) -> list[CheckResult]:
+    """The dataset checks on one folder, with the severity overrides of the settings applied."""
+    hook = get_plugin_manager().hook.lerobot_local_check_dataset
+    return apply_severity(_call(hook, {"dataset": dataset, "settings": settings}), settings.severity)
+
+
+def collect_results(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
+    """The dataset checks on the run's dataset, then every before-train check, severity overrides applied."""
+    pm = get_plugin_manager()
+    results = []
+    if facts.data is not None and facts.data.version not in V2X:  # a v2.x root: the dataset row says convert
+        results += _call(pm.hook.lerobot_local_check_dataset, {"dataset": facts.data, "settings": settings})
+    results += _call(
+        pm.hook.lerobot_local_before_train, {"facts": facts, "config": facts.config, "settings": settings}
     )
-    return apply_severity([r for batch in batches for r in (batch or [])], settings.severity)
+    return apply_severity(results, settings.severity)
 
 
 def _crashed(plugin_name: str, exc: Exception) -> CheckResult:
@@ -133,8 +148,6 @@ def install_checkpoint_hook(train_globals: dict[str, Any], config: Any, settings
 
 
 def run_after_checkpoint(config: Any, settings: LocalSettings, checkpoint_dir: Path) -> None:
-    from lerobot_local.plugins import get_plugin_manager
-
     try:
         step = int(checkpoint_dir.name)
     except ValueError:

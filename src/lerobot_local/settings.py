@@ -46,8 +46,24 @@ class LocalSettings:
     # Held-out episodes, validation at every checkpoint, the run report (see lerobot_local.validation).
     validation: ValidationSettings = field(default_factory=ValidationSettings)
 
+    def __post_init__(self) -> None:
+        self.severity = parse_severity(self.severity)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def parse_severity(overrides: dict[str, Any]) -> dict[str, str]:
+    """Severity overrides as given (``{name: off}`` from YAML arrives as false), validated."""
+    parsed = {
+        str(k): "off" if v is False or v in ("False", "false") else str(v) for k, v in overrides.items()
+    }
+    bad = {k: v for k, v in parsed.items() if v not in SEVERITY_CHOICES}
+    if bad:
+        raise ValueError(
+            f"{SECTION}.severity has invalid values {bad}; use one of {', '.join(SEVERITY_CHOICES)}"
+        )
+    return parsed
 
 
 def parse_settings(section: dict[str, Any] | None, flags: list[str]) -> LocalSettings:
@@ -59,13 +75,6 @@ def parse_settings(section: dict[str, Any] | None, flags: list[str]) -> LocalSet
         settings = draccus.parse(LocalSettings, config_path=handle.name, args=args)
     finally:
         Path(handle.name).unlink(missing_ok=True)
-    # YAML reads a bare `off` in --lerobot_local.severity='{name: off}' as false
-    settings.severity = {k: "off" if v in ("False", "false") else v for k, v in settings.severity.items()}
-    bad = {k: v for k, v in settings.severity.items() if v not in SEVERITY_CHOICES}
-    if bad:
-        raise ValueError(
-            f"{SECTION}.severity has invalid values {bad}; use one of {', '.join(SEVERITY_CHOICES)}"
-        )
     return settings
 
 

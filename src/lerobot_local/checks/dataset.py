@@ -1,4 +1,5 @@
-"""Check: the dataset root exists locally and holds a complete v3.0 dataset (else LeRobot tries the Hub)."""
+"""Check: the dataset folder is complete and readable (v3.0, or a v2.x source before conversion), and a run's
+``dataset.root`` is a local v3.0 dataset (else LeRobot tries the Hub)."""
 
 from __future__ import annotations
 
@@ -6,95 +7,66 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from lerobot_local.checks.dataset_info import (
+from lerobot_local.convert.errors import ConversionProblems, Problem
+from lerobot_local.convert.scan import scan_source
+from lerobot_local.dataset import (
+    EPISODES_DIR,
+    INFO_PATH,
+    TASKS_PATH,
+    V2X,
+    V30,
     data_file,
     episodes_table,
     info_problems,
     video_file,
 )
-from lerobot_local.facts import RunFacts
+from lerobot_local.facts import DatasetFacts, RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.paths import inside
 from lerobot_local.results import CheckResult
+from lerobot_local.settings import LocalSettings
 
 NAME = "dataset"
+MAX_SHOWN = 3
 
 
-def _convert_command(root: Path) -> str:
+def convert_command(root: Path, exclude: list[int] | None = None) -> str:
+    """The ``lerobot-convert-local`` command that converts the v2.x folder ``root`` beside itself."""
     out = root.with_name(root.name + "_v30")
-    return (
-        f"lerobot-convert-local --input={shlex.quote(str(root))} --output={shlex.quote(str(out))}, "
-        f"then train with --dataset.root={shlex.quote(str(out))}"
-    )
+    flag = f" --exclude_episodes=[{','.join(str(e) for e in exclude)}]" if exclude else ""
+    return f"lerobot-convert-local --input={shlex.quote(str(root))} --output={shlex.quote(str(out))}{flag}"
 
 
-def check_dataset(facts: RunFacts) -> CheckResult:
-    root = facts.dataset_root
-    if root is None:
-        return CheckResult(
-            NAME,
-            "error",
-            "dataset.root is not set, so LeRobot would download dataset.repo_id from the Hugging Face Hub",
-            "set --dataset.root=PATH to your local v3.0 dataset folder",
-        )
-    if not root.is_dir():
-        return CheckResult(
-            NAME,
-            "error",
-            f"dataset.root {root} does not exist, so LeRobot would fall back to the Hugging Face Hub",
-            "fix --dataset.root (relative paths start from the current folder)",
-        )
-    info_path = root / "meta" / "info.json"
-    info = facts.dataset_info
-    version = info.get("codebase_version") if info is not None else None
-    if info is None or version is None:
-        return CheckResult(
-            NAME,
-            "error",
-            f"{info_path} is missing or invalid"
-            + (f" ({facts.dataset_info_error})" if facts.dataset_info_error else ""),
-            "point --dataset.root at a LeRobot dataset folder (it holds meta/info.json)",
-        )
-    if version in ("v2.0", "v2.1"):
-        return CheckResult(
-            NAME,
-            "error",
-            f"{root} is a {version} dataset; this LeRobot loads only v3.0",
-            _convert_command(root),
-        )
-    if version != "v3.0":
-        return CheckResult(
-            NAME,
-            "error",
-            f"{info_path} has codebase_version={version!r}; expected v3.0",
-            "convert or re-record the dataset",
-        )
+def check_v30(root: Path, info: dict[str, Any]) -> CheckResult:
+    """A v3.0 folder: info.json usable, meta/episodes readable, every file it points at present."""
+    info_path = root / INFO_PATH
     problems = info_problems(info)
     if problems:
         return CheckResult(
             NAME,
             "error",
-            f"{info_path} " + "; ".join(problems),
+            f"{info_path} " + "; ".join(problems) + ".",
             "restore meta/info.json written by the converter (or re-run lerobot-convert-local)",
         )
     try:
         episodes = episodes_table(root)
-    except Exception as exc:
+    except Exception as exc:  # pyarrow raises several types for a damaged parquet file
         return CheckResult(
             NAME,
             "error",
-            f"{root}/meta/episodes is unreadable ({exc})",
+            f"{root / EPISODES_DIR} is unreadable ({type(exc).__name__}: {exc}).",
             "re-run the conversion into a new folder",
         )
     if episodes is None:
-        return _incomplete(root, [root / "meta" / "episodes"])
+        return _incomplete(root, [root / EPISODES_DIR], [])
+    rows = episodes.to_pylist()
     try:
-        files = _referenced_files(info, episodes.to_pylist())
+        files = _referenced_files(info, rows)
     except (KeyError, TypeError, ValueError) as exc:
         return CheckResult(
             NAME,
             "error",
-            f"{root}/meta/episodes lacks or garbles a file location ({type(exc).__name__}: {exc})",
+            f"{root / EPISODES_DIR} lacks or garbles a file location ({type(exc).__name__}: {exc}).",
             "re-run lerobot-convert-local into a new folder",
         )
     outside = [rel for rel in sorted(files) if inside(root, rel) is None]
@@ -103,44 +75,154 @@ def check_dataset(facts: RunFacts) -> CheckResult:
             NAME,
             "error",
             f"{root / outside[0]} leads outside the dataset folder"
-            + (f" (and {len(outside) - 1} more)" if len(outside) > 1 else ""),
+            + (f" (and {len(outside) - 1} more)." if len(outside) > 1 else "."),
             "keep every data and video file inside dataset.root (replace links by the real files)",
         )
-    missing = [root / rel for rel in sorted(files) if not (root / rel).is_file()]
-    if not (root / "meta" / "tasks.parquet").is_file():
-        missing.insert(0, root / "meta" / "tasks.parquet")
-    if missing:
-        return _incomplete(root, missing)
+    missing = [rel for rel in sorted(files) if not (root / rel).is_file()]
+    affected = sorted({int(r["episode_index"]) for r in rows if files_of(info, r) & set(missing)})
+    missing_paths = [root / rel for rel in missing]
+    if not (root / TASKS_PATH).is_file():
+        missing_paths.insert(0, root / TASKS_PATH)
+    if missing_paths:
+        return _incomplete(root, missing_paths, affected)
     return CheckResult(
         NAME,
         "ok",
         f"{root}: complete v3.0 dataset, {info.get('total_episodes')} episodes, "
-        f"{info.get('total_frames')} frames",
+        f"{info.get('total_frames')} frames.",
     )
 
 
-def _incomplete(root: Path, missing: list[Path]) -> CheckResult:
-    shown = ", ".join(str(p) for p in missing[:3]) + (
-        f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+def _incomplete(root: Path, missing: list[Path], episodes: list[int]) -> CheckResult:
+    shown = ", ".join(str(p) for p in missing[:MAX_SHOWN]) + (
+        f" and {len(missing) - MAX_SHOWN} more" if len(missing) > MAX_SHOWN else ""
     )
+    where = f" (episodes {episodes})" if episodes else ""
     return CheckResult(
         NAME,
         "error",
-        f"{root} is an incomplete v3.0 dataset: missing {shown}",
-        "re-run lerobot-convert-local into a new folder, or restore the files",
+        f"{root} is an incomplete v3.0 dataset: missing {shown}{where}.",
+        "restore the files, or re-run lerobot-convert-local into a new folder",
+        episodes=tuple(episodes),
     )
+
+
+def files_of(info: dict[str, Any], row: dict[str, Any]) -> set[str]:
+    """Dataset-relative paths of the data and video files of one meta/episodes row."""
+    video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
+    return {data_file(info, row), *(video_file(info, key, row) for key in video_keys)}
 
 
 def _referenced_files(info: dict[str, Any], episodes: list[dict[str, Any]]) -> set[str]:
     """Dataset-relative paths of every data and video file that meta/episodes points at."""
     wanted: set[str] = set()
-    video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
     for ep in episodes:
-        wanted.add(data_file(info, ep))
-        wanted.update(video_file(info, key, ep) for key in video_keys)
+        wanted |= files_of(info, ep)
     return wanted
 
 
-@hookimpl
+def check_v2x(dataset: DatasetFacts, deep: bool) -> list[CheckResult]:
+    """A v2.x source: its metadata reads, and every episode's files are as meta/ declares (all problems)."""
+    src = dataset.source
+    if src is None:
+        error = dataset.source_error
+        if isinstance(error, ConversionProblems):
+            return _problem_rows(dataset.root, error.problems)
+        message = str(error) if error is not None else f"{dataset.root} cannot be read"
+        return [CheckResult(NAME, "error", message.rstrip(".") + ".", getattr(error, "fix", ""))]
+    # problems of the metadata that leave the episode list usable, then the episodes' files
+    problems = list(getattr(src, "problems", [])) + scan_source(src, deep=deep)
+    if not problems:
+        streams = " and every video stream as declared" if deep and src.video_keys else ""
+        return [
+            CheckResult(
+                NAME,
+                "ok",
+                f"{dataset.root}: {src.version}, {len(src.episodes)} episodes, {src.total_frames} frames, "
+                f"every file present{streams}.",
+            )
+        ]
+    return _problem_rows(dataset.root, problems)
+
+
+def _problem_rows(root: Path, problems: list[Problem]) -> list[CheckResult]:
+    """One error row per group of problems (every problem counted, the first few shown)."""
+    grouped = ConversionProblems(root, problems)
+    results = []
+    for group, members in grouped.groups().items():
+        shown = "; ".join(str(m.error) for m in members[:MAX_SHOWN])
+        more = f" (and {len(members) - MAX_SHOWN} more)" if len(members) > MAX_SHOWN else ""
+        episodes = sorted({m.episode for m in members if m.episode is not None})
+        results.append(
+            CheckResult(
+                f"{NAME}:{group.replace(' ', '_')}",
+                "error",
+                f"{len(members)} problem(s): {shown}{more}",
+                members[0].error.fix,
+                episodes=tuple(episodes),
+            )
+        )
+    return results
+
+
+@hookimpl(tryfirst=True)
+def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) -> list[CheckResult]:
+    root, info, version = dataset.root, dataset.info, dataset.version
+    if info is None:
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                f"{dataset.info_error or root / INFO_PATH}.",
+                "point at a LeRobot dataset folder (it holds meta/info.json)",
+            )
+        ]
+    if version == V30:
+        return [check_v30(root, info)]
+    if version in V2X:
+        return check_v2x(dataset, settings.deep_video_check)
+    return [
+        CheckResult(
+            NAME,
+            "error",
+            f"{root / INFO_PATH} has codebase_version={version!r}, which is not a LeRobot v2.0, v2.1 or v3.0 "
+            "dataset.",
+            "convert or re-record the dataset",
+        )
+    ]
+
+
+@hookimpl(tryfirst=True)
 def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
-    return [check_dataset(facts)]
+    """What only a run needs: a local folder (LeRobot goes to the Hub otherwise) holding v3.0."""
+    root = facts.dataset_root
+    if root is None:
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                "dataset.root is not set, so LeRobot would download dataset.repo_id from the Hugging Face "
+                "Hub.",
+                "set --dataset.root=PATH to your local v3.0 dataset folder",
+            )
+        ]
+    if facts.data is None:
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                f"dataset.root {root} does not exist, so LeRobot would fall back to the Hugging Face Hub.",
+                "fix --dataset.root (relative paths start from the current folder)",
+            )
+        ]
+    version = facts.data.version
+    if version in V2X:
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                f"{root} is a {version} dataset; this LeRobot loads only v3.0.",
+                f"{convert_command(root)}, then train with --dataset.root={shlex.quote(str(root))}_v30",
+            )
+        ]
+    return []

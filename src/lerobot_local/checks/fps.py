@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_local.checks.dataset_info import LocalDataset, episodes_table, video_file
-from lerobot_local.facts import RunFacts
+from lerobot_local.dataset import INFO_PATH, LocalDataset, data_files, episodes_table, video_file
+from lerobot_local.facts import DatasetFacts, RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
@@ -17,13 +17,14 @@ TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s
 NAME = "fps"
 
 
-def check_timestamps(ds: LocalDataset, tolerance_s: float = TOLERANCE_S) -> list[str]:
-    """Episodes whose consecutive timestamps are not 1/fps apart (within LeRobot's tolerance)."""
+def check_timestamps(files: list[Path], fps: float, tolerance_s: float = TOLERANCE_S) -> list[str]:
+    """Episodes whose consecutive timestamps are not 1/fps apart (within LeRobot's tolerance), in the
+    given data files (v3.0 aggregated files or v2.x episode files)."""
     import pyarrow.parquet as pq
 
     problems = []
-    period = 1.0 / float(ds.fps)
-    for path in sorted((ds.root / "data").glob("chunk-*/file-*.parquet")):
+    period = 1.0 / float(fps)
+    for path in files:
         try:
             table = pq.read_table(path, columns=["episode_index", "timestamp"])
         except Exception as exc:
@@ -39,7 +40,7 @@ def check_timestamps(ds: LocalDataset, tolerance_s: float = TOLERANCE_S) -> list
                 i = int(np.flatnonzero(bad)[0])
                 problems.append(
                     f"{path}: episode {int(ep_ids[0])} has timestamps {ep_stamps[i]:.6f} -> "
-                    f"{ep_stamps[i + 1]:.6f}, expected a step of 1/{ds.fps} s"
+                    f"{ep_stamps[i + 1]:.6f}, expected a step of 1/{fps} s"
                 )
     return problems
 
@@ -104,25 +105,37 @@ def check_policy_horizon(policy: Any, ds: LocalDataset) -> list[CheckResult]:
     ]
 
 
-@hookimpl
-def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
-    ds = facts.dataset
-    if ds is None:
-        return [CheckResult(NAME, "skipped", "no readable local v3.0 dataset (see the dataset check)")]
-    fps = ds.fps
+def _fps_problem(dataset: DatasetFacts) -> CheckResult | None:
+    fps = (dataset.info or {}).get("fps")
     if isinstance(fps, bool) or not isinstance(fps, int) or fps <= 0:
-        return [
-            CheckResult(
-                NAME,
-                "error",
-                f"{ds.root}/meta/info.json has fps={fps!r}",
-                "set fps to the recording rate (an integer such as 30)",
-            )
-        ]
-    problems = check_timestamps(ds)
-    if settings.deep_video_check:
-        problems += check_videos(ds)
-    results = check_policy_horizon(facts.policy, ds)
+        return CheckResult(
+            NAME,
+            "error",
+            f"{dataset.root / INFO_PATH} has fps={fps!r}.",
+            "set fps to the recording rate (an integer such as 30)",
+        )
+    return None
+
+
+@hookimpl
+def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) -> list[CheckResult]:
+    if dataset.local is None and dataset.source is None:
+        return [CheckResult(NAME, "skipped", "no readable dataset (see the dataset check).")]
+    bad_fps = _fps_problem(dataset)
+    if bad_fps is not None:
+        return [bad_fps]
+    fps = int(dataset.info["fps"])
+    if dataset.local is not None:
+        files = data_files(dataset.root)
+        problems = check_timestamps(files, fps)
+        if settings.deep_video_check:
+            problems += check_videos(dataset.local)
+        has_video = bool(dataset.local.video_keys)
+    else:
+        src = dataset.source
+        files = [src.data_file(ep.index) for ep in src.episodes if src.data_file(ep.index).is_file()]
+        problems = check_timestamps(files, fps)
+        has_video = False  # the dataset check scans a v2.x source's video streams
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         return [
@@ -131,8 +144,15 @@ def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list
                 "error",
                 problems[0] + more,
                 "correct fps in meta/info.json to the real recording rate, or re-record/re-encode",
-            ),
-            *results,
+            )
         ]
-    checked = "timestamps" + (" and video streams" if settings.deep_video_check and ds.video_keys else "")
-    return [CheckResult(NAME, "ok", f"{fps} fps agrees with the {checked} of every episode"), *results]
+    checked = "timestamps" + (" and video streams" if settings.deep_video_check and has_video else "")
+    return [CheckResult(NAME, "ok", f"{fps} fps agrees with the {checked} of every episode.")]
+
+
+@hookimpl
+def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
+    ds = facts.dataset
+    if ds is None or _fps_problem(facts.data) is not None:
+        return []
+    return check_policy_horizon(facts.policy, ds)

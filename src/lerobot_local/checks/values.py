@@ -3,10 +3,13 @@ columns of ``data/*.parquet`` (see :mod:`lerobot_local.values`)."""
 
 from __future__ import annotations
 
-from lerobot_local.facts import RunFacts
+from lerobot_local.checks.dataset import convert_command
+from lerobot_local.facts import DatasetFacts
 from lerobot_local.hookspecs import hookimpl
+from lerobot_local.profiles import get_profile
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
+from lerobot_local.values import check_v2x, check_v30, to_results
 
 NAME = "values"
 MAX_EPISODES_IN_FLAG = 60  # a longer --dataset.episodes list is in `lerobot-local check --report_json`
@@ -16,8 +19,6 @@ def profile_gripper_index(profile_name: str) -> int | None:
     """The gripper index the dataset profile knows (None without a profile or index)."""
     if not profile_name:
         return None
-    from lerobot_local.profiles import get_profile
-
     try:
         return get_profile(profile_name).gripper_index
     except KeyError:
@@ -39,18 +40,24 @@ def train_without(episodes: list[int], total: int) -> str:
 
 
 @hookimpl
-def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResult]:
-    from lerobot_local import compat
-    from lerobot_local.values import check_v30, to_results
-
+def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) -> list[CheckResult]:
     values = settings.values
     if not values.enabled:
-        return [CheckResult(NAME, "skipped", "value checks switched off (lerobot_local.values.enabled)")]
-    ds = facts.dataset
-    if ds is None:
-        return [CheckResult(NAME, "skipped", "no readable local v3.0 dataset (see the dataset check)")]
-    keys = [k for k, f in ds.info.get("features", {}).items() if isinstance(f, dict)]
-    normalised = compat.normalised_features(facts.policy, keys) if facts.policy is not None else None
-    data, findings = check_v30(ds.root, ds.info, values, normalised, profile_gripper_index(settings.profile))
-    total = ds.info.get("total_episodes") or 0
-    return to_results(data, findings, values, lambda episodes: train_without(episodes, int(total)))
+        return [CheckResult(NAME, "skipped", "value checks switched off (lerobot_local.values.enabled).")]
+    normalised = set(dataset.normalised) if dataset.normalised is not None else None
+    gripper = profile_gripper_index(settings.profile)
+    if dataset.local is not None:
+        ds = dataset.local
+        data, findings = check_v30(ds.root, ds.info, values, normalised, gripper)
+        total = int(ds.info.get("total_episodes") or 0)
+        return to_results(data, findings, values, lambda episodes: train_without(episodes, total))
+    if dataset.source is not None:
+        src = dataset.source
+        data, findings = check_v2x(src, values, normalised, gripper)
+        return to_results(
+            data,
+            findings,
+            values,
+            lambda episodes: f"convert without them: {convert_command(src.root, episodes)}",
+        )
+    return [CheckResult(NAME, "skipped", "no readable dataset (see the dataset check).")]

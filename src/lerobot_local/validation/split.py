@@ -29,7 +29,7 @@ class Split:
 
 def episode_tasks(root: Path) -> dict[int, list[str]]:
     """Episode index -> its task strings, from ``meta/episodes/*/*.parquet``."""
-    from lerobot_local.checks.dataset_info import episodes_table
+    from lerobot_local.dataset import episodes_table
 
     table = episodes_table(root, columns=["episode_index", "tasks"])
     if table is None:

@@ -1,17 +1,75 @@
-"""Shared reading of the v3.0 dataset a train config points at (used by several checks)."""
+"""The one place that knows a LeRobot dataset folder's layout: file locations of v2.x and v3.0, reading
+``meta/info.json``, the v3.0 episodes table and the data/video file of an episode.
+
+Every other module asks this one for a path; none spells ``meta/...`` itself.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from lerobot_local.paths import escapes
+
+# Both versions
+INFO_PATH = "meta/info.json"
+STATS_PATH = "meta/stats.json"
+# v3.0 (as LeRobot 0.4.x - 0.6.x write and read it)
+V30 = "v3.0"
+CHUNK_FILE = "chunk-{chunk_index:03d}/file-{file_index:03d}"
+DATA_PATH = "data/" + CHUNK_FILE + ".parquet"
+VIDEO_PATH = "videos/{video_key}/" + CHUNK_FILE + ".mp4"
+EPISODES_DIR = "meta/episodes"
+EPISODES_PATH = EPISODES_DIR + "/" + CHUNK_FILE + ".parquet"
+TASKS_PATH = "meta/tasks.parquet"
+DATA_GLOB = "data/chunk-*/file-*.parquet"
+EPISODES_GLOB = EPISODES_DIR + "/chunk-*/file-*.parquet"
+# v2.0 / v2.1
+V2X = ("v2.0", "v2.1")
+EPISODES_JSONL = "meta/episodes.jsonl"
+EPISODES_STATS_JSONL = "meta/episodes_stats.jsonl"  # v2.1
+TASKS_JSONL = "meta/tasks.jsonl"
+
+
+def read_info(root: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """``root``'s parsed ``meta/info.json``, or None and why it cannot be used (one sentence)."""
+    path = root / INFO_PATH
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None, f"{path} does not exist"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, f"{path} is not readable JSON ({type(exc).__name__}: {exc})"
+    if not isinstance(info, dict):
+        return None, f"{path} is not a JSON object"
+    return info, None
+
+
+def read_stats_json(root: Path) -> dict[str, Any] | None:
+    """``meta/stats.json`` (None when absent or unreadable: the dataset check reports that)."""
+    try:
+        data = json.loads((root / STATS_PATH).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def version_of(info: dict[str, Any] | None) -> str | None:
+    """The ``codebase_version`` of a parsed info.json (None when absent or not a string)."""
+    version = info.get("codebase_version") if isinstance(info, dict) else None
+    return version if isinstance(version, str) else None
 
 
 @dataclass(frozen=True)
 class LocalDataset:
+    """A readable local v3.0 dataset: its folder and parsed ``meta/info.json``."""
+
     root: Path
     info: dict[str, Any]
 
@@ -80,7 +138,7 @@ def info_problems(info: Any) -> list[str]:
 def local_dataset(root: Path, info: dict[str, Any]) -> LocalDataset | None:
     """The dataset at ``root`` (``info``: its parsed meta/info.json) when it is a readable local v3.0
     dataset, else None (the dataset check reports why)."""
-    if info.get("codebase_version") != "v3.0" or info_problems(info):
+    if version_of(info) != V30 or info_problems(info):
         return None
     try:  # the other checks read meta/episodes: an unreadable one is the dataset check's to report
         if episodes_table(root, columns=["episode_index", "length"]) is None:
@@ -90,11 +148,13 @@ def local_dataset(root: Path, info: dict[str, Any]) -> LocalDataset | None:
     return LocalDataset(root, info)
 
 
-def episodes_table(root: Path, columns: list[str] | None = None) -> Any:
-    """All rows of meta/episodes/*/*.parquet (a pyarrow Table)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def data_files(root: Path) -> list[Path]:
+    """Every data file of a v3.0 dataset, in order."""
+    return sorted(root.glob(DATA_GLOB))
 
-    files = sorted((root / "meta" / "episodes").glob("chunk-*/file-*.parquet"))
+
+def episodes_table(root: Path, columns: list[str] | None = None) -> Any:
+    """All rows of meta/episodes/*/*.parquet (a pyarrow Table; None when there is none)."""
+    files = sorted(root.glob(EPISODES_GLOB))
     tables = [pq.read_table(f, columns=columns) for f in files]
     return pa.concat_tables(tables) if tables else None
