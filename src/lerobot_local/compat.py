@@ -463,12 +463,11 @@ class PrecisionPlan:
         return "fp32" if self.mode == "no" else self.mode
 
 
-def _train_script_source() -> str:
-    try:
-        spec = importlib.util.find_spec(TRAIN_MODULE)
-        return Path(spec.origin).read_text() if spec and spec.origin else ""
-    except (ImportError, OSError, ValueError):
-        return ""
+# How each LeRobot release turns the config into accelerate's mixed precision (newest first; read in each
+# release's lerobot_train.py): 0.6.1 maps policy.dtype, else policy.use_amp; 0.4.0-0.6.0 pass nothing, so
+# accelerate reads ACCELERATE_MIXED_PRECISION. Releases with an ``accelerator.mixed_precision`` config field
+# (LeRobot main, 0.6.2-dev) read only that field.
+PRECISION_BY_RELEASE = (("0.6.1", "policy_dtype_or_use_amp"), ("0.4.0", "none"))
 
 
 def precision_mapping(config: Any) -> str:
@@ -478,14 +477,15 @@ def precision_mapping(config: Any) -> str:
     ``policy_dtype_or_use_amp``: from ``policy.dtype``, else ``policy.use_amp`` (0.6.1);
     ``none``: it passes none, so accelerate reads ACCELERATE_MIXED_PRECISION (0.4.0-0.6.0); ``unknown``.
     """
+    from packaging.version import InvalidVersion, Version
+
     if hasattr(getattr(config, "accelerator", None), "mixed_precision"):
         return "accelerator_field"
-    source = _train_script_source()
-    if "use_amp" in source and "mixed_precision" in source:
-        return "policy_dtype_or_use_amp"
-    if source and "mixed_precision" not in source:
-        return "none"
-    return "unknown"
+    try:
+        installed = Version(lerobot_version())
+    except InvalidVersion:
+        return "unknown"
+    return next((how for first, how in PRECISION_BY_RELEASE if installed >= Version(first)), "unknown")
 
 
 def autocast_precision(device: str | None) -> str:
@@ -493,11 +493,15 @@ def autocast_precision(device: str | None) -> str:
     return "bf16" if (device or "cuda").split(":")[0] == "cpu" else "fp16"
 
 
-def precision_plan(config: Any, policy: Any | None) -> PrecisionPlan:
-    """What precision this run trains in on the installed LeRobot, and how to make ``use_amp`` real."""
+def precision_plan(
+    config: Any, policy: Any | None, use_amp: bool | None = None, device: str | None = None
+) -> PrecisionPlan:
+    """What precision this run trains in on the installed LeRobot, and how to make ``use_amp`` real.
+    ``use_amp``/``device``: as the config file or command line set them, when the policy config itself
+    cannot be read (a pretrained policy that is not on this machine)."""
     version = lerobot_version()
-    use_amp = bool(getattr(policy, "use_amp", False))
-    amp = autocast_precision(getattr(policy, "device", None))
+    use_amp = bool(getattr(policy, "use_amp", False)) if use_amp is None else use_amp
+    amp = autocast_precision(getattr(policy, "device", None) or device)
     launcher = os.environ.get(PRECISION_ENV, "").strip().lower()
     launcher = launcher if launcher in ("bf16", "fp16", "fp8") else ""
     mapping = precision_mapping(config)
@@ -752,15 +756,17 @@ def load_policy_from_checkpoint(pretrained_dir: Path, device: str) -> tuple[Any,
     return config, policy, pre, post
 
 
-def untrained_policy(config: Any, dataset: Any, device: str, seed: int) -> Any:
-    """A freshly initialised policy with ``config`` (the untrained reference), seeded."""
+def untrained_policy(config: Any, dataset: Any, device: str, seed: int, keep_pretrained: bool = False) -> Any:
+    """A freshly initialised policy with ``config`` (the untrained reference), seeded; with
+    ``keep_pretrained`` the weights ``config.pretrained_path`` names (a fine-tuning run's starting point)."""
     import copy
 
     import torch
     from lerobot.policies.factory import make_policy
 
     fresh = copy.deepcopy(config)
-    fresh.pretrained_path = None
+    if not keep_pretrained:
+        fresh.pretrained_path = None
     fresh.device = device
     torch.manual_seed(seed)
     policy = make_policy(cfg=fresh, ds_meta=dataset.meta)

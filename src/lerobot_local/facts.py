@@ -93,6 +93,16 @@ def _arg(argv: list[str], name: str) -> str | None:
     return found[1] if found else None
 
 
+def _precision(config: Any, policy: Any | None, argv: list[str]) -> compat.PrecisionPlan:
+    """The run's precision; without a readable policy config, from the file's or command line's
+    ``policy.use_amp``/``policy.device`` (the file's policy fields are on the command line by now)."""
+    if policy is not None:
+        return compat.precision_plan(config, policy)
+    use_amp = _arg(argv, "policy.use_amp")
+    asked = None if use_amp is None else use_amp.strip().lower() in ("true", "1", "yes")
+    return compat.precision_plan(config, None, asked, _arg(argv, "policy.device"))
+
+
 def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
     """Build the run facts from LeRobot's parsed ``config`` and the ``argv`` it was parsed from."""
     argv = list(argv)
@@ -118,6 +128,6 @@ def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
         resume_checkpoint=checkpoint,
         dataset_root=root,
         data=data,
-        precision=compat.precision_plan(config, policy),
+        precision=_precision(config, policy, argv),
         launch=compat.launch(),
     )

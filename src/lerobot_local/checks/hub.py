@@ -24,10 +24,11 @@ def lerobot_local_before_train(facts: RunFacts, settings: LocalSettings) -> list
                     NAME,
                     "skipped",
                     f"cannot tell whether policy.push_to_hub is set: the pretrained config at "
-                    f"{facts.policy_path} is unreadable (see offline_models); {shown}",
+                    f"{facts.policy_path} is unreadable (see offline_models)"
+                    + (f"; {shown}." if shown else "."),
                 )
             ]
-        return [CheckResult(NAME, "ok", f"no upload to the Hub ({shown})")]
+        return [CheckResult(NAME, "ok", f"no upload to the Hub ({shown}).")]
     if settings.allow_hub_push:
         return [
             CheckResult(

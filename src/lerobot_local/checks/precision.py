@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lerobot_local.config_file import arg_value
 from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
@@ -12,6 +13,15 @@ NAME = "precision"
 @hookimpl
 def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
     plan = facts.precision
+    if facts.policy is None and arg_value(list(facts.argv), "policy.use_amp") is None:
+        return [
+            CheckResult(
+                NAME,
+                "skipped",
+                f"cannot tell the precision: the pretrained config at {facts.policy_path} is unreadable (see "
+                "offline_models) and neither the config file nor the command line sets policy.use_amp.",
+            )
+        ]
     if plan.warning:
         return [
             CheckResult(

@@ -1,4 +1,5 @@
-"""Example third-party plugin: a before-train check driven by an env var, and a checkpoint action."""
+"""Example third-party plugin: a dataset check and a before-train check driven by env vars, and a checkpoint
+action."""
 
 from __future__ import annotations
 
@@ -8,6 +9,20 @@ from typing import Any
 
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
+
+
+@hookimpl
+def lerobot_local_check_dataset(dataset: Any, settings: Any) -> list[CheckResult]:
+    if os.environ.get("EXAMPLE_DATASET_FAIL") == "1":
+        return [
+            CheckResult(
+                "example:dataset",
+                "error",
+                f"the example plugin refuses the dataset {dataset.root.name}.",
+                "unset EXAMPLE_DATASET_FAIL",
+            )
+        ]
+    return [CheckResult("example:dataset", "ok", f"example plugin saw a {dataset.version} dataset.")]
 
 
 @hookimpl
