@@ -7,6 +7,8 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
+
 from lerobot_local.convert.errors import ConversionProblems, Problem
 from lerobot_local.convert.scan import scan_source
 from lerobot_local.dataset import (
@@ -85,12 +87,35 @@ def check_v30(root: Path, info: dict[str, Any]) -> CheckResult:
         missing_paths.insert(0, root / TASKS_PATH)
     if missing_paths:
         return _incomplete(root, missing_paths, affected)
+    unreadable = _unreadable_data_files(root, sorted(f for f in files if f.endswith(".parquet")))
+    if unreadable:
+        broken = {rel for rel, _ in unreadable}
+        episodes = sorted({int(r["episode_index"]) for r in rows if data_file(info, r) in broken})
+        shown = "; ".join(f"{root / rel} ({why})" for rel, why in unreadable[:MAX_SHOWN])
+        return CheckResult(
+            NAME,
+            "error",
+            f"{len(unreadable)} data file(s) cannot be read: {shown} (episodes {episodes}).",
+            "restore the files from a backup, or re-run lerobot-convert-local into a new folder",
+            episodes=tuple(episodes),
+        )
     return CheckResult(
         NAME,
         "ok",
         f"{root}: complete v3.0 dataset, {info.get('total_episodes')} episodes, "
         f"{info.get('total_frames')} frames.",
     )
+
+
+def _unreadable_data_files(root: Path, files: list[str]) -> list[tuple[str, str]]:
+    """(path, why) of each data file whose parquet footer cannot be read (cheap: the footer only)."""
+    broken = []
+    for rel in files:
+        try:
+            pq.ParquetFile(root / rel).metadata  # noqa: B018 - reading the footer is the check
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            broken.append((rel, type(exc).__name__))
+    return broken
 
 
 def _incomplete(root: Path, missing: list[Path], episodes: list[int]) -> CheckResult:

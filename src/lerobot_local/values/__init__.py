@@ -104,10 +104,9 @@ def to_results(
         results.append(
             CheckResult(
                 "values",
-                "warning",
-                f"{len(data.unreadable)} data file(s) could not be read and were not checked: "
-                + ", ".join(data.unreadable[:3]),
-                "restore the files (the dataset and fps checks say more)",
+                "skipped",
+                f"{len(data.unreadable)} data file(s) could not be read and were not checked (the dataset "
+                "row names them): " + ", ".join(data.unreadable[:3]) + ".",
             )
         )
     if not results:
