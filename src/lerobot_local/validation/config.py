@@ -8,6 +8,7 @@ METRICS_FILE = "lerobot_local_metrics.jsonl"
 REPORT_FILE = "lerobot_local_report.html"
 CHECKPOINT_VALIDATION_FILE = "lerobot_local_validation.json"
 BEST_LINK = "best"
+FLAG = "--lerobot_local.validation"
 
 
 @dataclass
@@ -30,6 +31,32 @@ class ValidationSettings:
     plot_episodes: int = 2
     # Write the run's HTML report (lerobot_local_report.html in the output dir) at every checkpoint.
     report: bool = True
+    # The verdict: a joint "beats" a reference (the constant action, the untrained initialisation) when its
+    # action MAE is at least this fraction lower (0.05: 5% lower).
+    beat_margin: float = 0.05
+    # Also score the policy's untrained initialisation on the same frames, once per run (cached in the
+    # metrics file), so the verdict says what training bought.
+    untrained_reference: bool = True
+    # Warn of overfitting when the validation loss rose at this many checkpoints in a row (0: never).
+    overfit_checkpoints: int = 2
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0 <= self.holdout < 1:
+            problems.append(f"holdout={self.holdout} must be a fraction in [0, 1) (e.g. {FLAG}.holdout=0.1)")
+        for name in ("max_samples", "batch_size", "every_n_steps", "plot_episodes", "overfit_checkpoints"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name}={getattr(self, name)} must be >= 0 (e.g. {FLAG}.{name}=0)")
+        if not 0 <= self.beat_margin < 1:
+            problems.append(
+                f"beat_margin={self.beat_margin} must be a fraction in [0, 1) (e.g. {FLAG}.beat_margin=0.05)"
+            )
+        if any(not isinstance(e, int) or e < 0 for e in self.episodes):
+            problems.append(
+                f"episodes={self.episodes} must be episode indices >= 0 (e.g. {FLAG}.episodes=[3,7])"
+            )
+        if problems:
+            raise ValueError("lerobot_local.validation: " + "; ".join(problems))
 
     @property
     def enabled(self) -> bool:

@@ -60,6 +60,16 @@ class _ErrorSums:
         }
 
 
+def definition(chunk_steps: int) -> str:
+    """What MAE and RMSE cover, in words (shown beside the numbers)."""
+    steps = f"all {chunk_steps} steps" if chunk_steps > 1 else "the one step"
+    return (
+        f"MAE/RMSE: per joint, over {steps} of each predicted action chunk against the recorded actions "
+        "(steps past the episode end excluded), open loop from the recorded observation; "
+        "'first action': step 1 of the chunk only; the mean is over joints"
+    )
+
+
 def _forward_loss(policy: Any, batch: dict[str, Any]) -> tuple[float, str]:
     """The training loss on ``batch`` without gradients; eval mode, or train mode for policies whose loss
     needs it (ACT with its VAE has no latent to score in eval mode)."""
@@ -110,7 +120,7 @@ def evaluate(
     first = _ErrorSums(len(names))
     baseline = _ErrorSums(len(names))
     per_episode: dict[int, _ErrorSums] = {}
-    loss_sum, n, loss_mode = 0.0, 0, "eval"
+    loss_sum, n, loss_mode, chunk_steps = 0.0, 0, "eval", 0
     devices = [device] if device.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=devices), torch.no_grad():
@@ -135,6 +145,7 @@ def evaluate(
                 predicted = postprocessor(compat.action_chunk(policy, batch))
                 predicted = predicted.detach().cpu().double().numpy()
                 horizon = min(predicted.shape[1], recorded.shape[1])
+                chunk_steps = max(chunk_steps, horizon)
                 diff = predicted[:, :horizon] - recorded[:, :horizon]
                 mask = real[:, :horizon]
                 sums.add(diff, mask)
@@ -155,6 +166,7 @@ def evaluate(
         "val_loss": loss_sum / max(n, 1),
         "loss_mode": loss_mode,
         "frames": n,
+        "chunk_steps": chunk_steps,
         **sums.result(names),
         "first_action": first.result(names),
         "per_episode": {str(e): s.result(names)["mae_mean"] for e, s in sorted(per_episode.items())},

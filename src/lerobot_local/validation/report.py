@@ -1,6 +1,7 @@
-"""One self-contained HTML report per run (``lerobot_local_report.html`` in the output dir): loss curves,
-learning rate, per-joint action error per checkpoint, the best checkpoint's trajectories, the check table
-and the settings. Images are embedded as base64 PNG: the file opens anywhere, with no network or server.
+"""One self-contained HTML report per run (``lerobot_local_report.html`` in the output dir): the verdict in
+words first, then loss curves, learning rate, per-joint action error per checkpoint (with units), the best
+checkpoint's trajectories, the check table and the settings. Images are embedded as base64 PNG: the file
+opens anywhere, with no network or server.
 
 Written after every checkpoint (an after-checkpoint plugin), so the last one is the report of the end.
 """
@@ -20,6 +21,8 @@ from lerobot_local.hookspecs import hookimpl
 from lerobot_local.validation import plots, records
 from lerobot_local.validation.best import best_checkpoint
 from lerobot_local.validation.config import REPORT_FILE
+from lerobot_local.validation.units import DATASET_UNITS
+from lerobot_local.validation.verdict import LEARNING, NOT_YET, PARTLY, judge
 
 logger = logging.getLogger("lerobot_local")
 
@@ -32,6 +35,9 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:26px 0 8px;border-bot
 td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top} th{background:#f5f5f5}
 .best{background:#e8f6e8;font-weight:600} .error{color:#b00020;font-weight:600} .warning{color:#a86b00}
 .ok{color:#2e7d32} .verdict{font-size:15px;padding:8px 12px;background:#f3f7ff;border-left:4px solid #3b6ed8}
+.v-learning{background:#e9f7ea;border-left-color:#2e7d32}
+.v-partly{background:#fff6e0;border-left-color:#c88a00} .v-not{background:#fdecec;border-left-color:#b00020}
+.defn{color:#555;font-size:12px;margin-top:4px}
 pre{background:#f7f7f7;padding:8px;font-size:12px;overflow:auto;max-height:420px}
 """
 
@@ -54,6 +60,32 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "–"
 
 
+_STATUS_CLASS = {LEARNING: "v-learning", PARTLY: "v-partly", NOT_YET: "v-not"}
+
+
+def row_verdict(row: dict[str, Any]) -> dict[str, Any]:
+    """The verdict recorded with a validation row (recomputed for rows written before verdicts existed)."""
+    if isinstance(row.get("verdict"), dict):
+        return row["verdict"]
+    return judge(
+        row.get("mae") or {},
+        (row.get("baseline_constant") or {}).get("mae"),
+        (row.get("untrained") or {}).get("mae"),
+        beat_margin=0.05,
+    )
+
+
+def _verdict_html(validation: list[dict[str, Any]]) -> str:
+    last = validation[-1]
+    verdict = row_verdict(last)
+    where = f"step {last['step']}" + (f", checkpoint {last['checkpoint']}" if last.get("checkpoint") else "")
+    cls = _STATUS_CLASS.get(verdict.get("status"), "")
+    return (
+        f"<p class='verdict {cls}' id='verdict'><b>Verdict ({html.escape(where)}):</b> "
+        f"{html.escape(verdict.get('text', ''))}</p>"
+    )
+
+
 def build_report(output_dir: Path) -> str:
     """The report's HTML for the run in ``output_dir``."""
     output_dir = Path(output_dir)
@@ -74,13 +106,16 @@ def build_report(output_dir: Path) -> str:
         f"{html.escape(str(run.get('dataset_root')))} · {len(train)} logged steps of "
         f"{html.escape(str(run.get('steps')))}</div>",
     ]
+    if validation:
+        parts.insert(2, _verdict_html(validation))  # the first line of the page
     if best is not None:
         best_row = next((v for v in validation if v.get("checkpoint") == best[0].name), {})
         base = (best_row.get("baseline_constant") or {}).get("mae_mean")
         parts.append(
-            f"<p class='verdict'>Best checkpoint: <b>{best[0].name}</b> (lowest validation loss "
+            f"<p class='verdict' id='best'>Best checkpoint: <b>{best[0].name}</b> (lowest validation loss "
             f"{_fmt(best[1], 5)}; <code>checkpoints/best</code> links to it). Open-loop action MAE "
-            f"{_fmt(best_row.get('mae_mean'))} vs {_fmt(base)} for a constant (mean) action, on "
+            f"{_fmt(best_row.get('mae_mean'))} vs {_fmt(base)} for a constant (mean) action and "
+            f"{_fmt((best_row.get('untrained') or {}).get('mae_mean'))} for the untrained initialisation, on "
             f"{best_row.get('frames', '?')} held-out frames of episodes "
             f"{best_row.get('holdout_episodes')}.</p>"
         )
@@ -100,21 +135,32 @@ def build_report(output_dir: Path) -> str:
     parts.append("</div>")
     if validation:
         joints = list(validation[-1].get("mae", {}))
-        head = "".join(f"<th>{html.escape(j)}</th>" for j in joints)
+        units = validation[-1].get("units") or dict.fromkeys(joints, DATASET_UNITS)
+        head = "".join(
+            f"<th>{html.escape(j)}<br>({html.escape(units.get(j, DATASET_UNITS))})</th>" for j in joints
+        )
         parts.append(
             "<h2>Validation per checkpoint</h2><table id='validation'><tr><th>step</th><th>checkpoint</th>"
-            f"<th>val loss</th><th>MAE</th><th>RMSE</th><th>constant MAE</th>{head}</tr>"
+            f"<th>verdict</th><th>val loss</th><th>MAE</th><th>RMSE</th><th>constant MAE</th>"
+            f"<th>untrained MAE</th>{head}</tr>"
         )
         for v in validation:
             cls = " class='best'" if best is not None and v.get("checkpoint") == best[0].name else ""
             cells = "".join(f"<td>{_fmt(v.get('mae', {}).get(j))}</td>" for j in joints)
+            status = html.escape(str(row_verdict(v).get("status")))
             parts.append(
                 f"<tr{cls}><td>{v['step']}</td><td>{html.escape(str(v.get('checkpoint') or '–'))}</td>"
-                f"<td>{_fmt(v.get('val_loss'), 5)}</td><td>{_fmt(v.get('mae_mean'))}</td>"
+                f"<td>{status}</td><td>{_fmt(v.get('val_loss'), 5)}</td><td>{_fmt(v.get('mae_mean'))}</td>"
                 f"<td>{_fmt(v.get('rmse_mean'))}</td>"
-                f"<td>{_fmt((v.get('baseline_constant') or {}).get('mae_mean'))}</td>{cells}</tr>"
+                f"<td>{_fmt((v.get('baseline_constant') or {}).get('mae_mean'))}</td>"
+                f"<td>{_fmt((v.get('untrained') or {}).get('mae_mean'))}</td>{cells}</tr>"
             )
-        parts.append("</table><div class='sub'>MAE per joint, dataset units (info.json names).</div>")
+        definition = validation[-1].get("definition") or "MAE/RMSE per joint over the predicted action chunk"
+        parts.append(
+            f"</table><div class='defn'>{html.escape(definition)}. Constant action: the dataset's mean "
+            "action (what a policy that ignores its input can do). Untrained: the policy's initialisation "
+            "before training, scored once on the same frames.</div>"
+        )
     if best is not None:
         saved = records.read_checkpoint_validation(best[0]) or {}
         trajectories = saved.get("trajectories") or {}
@@ -123,7 +169,10 @@ def build_report(output_dir: Path) -> str:
             parts.append("<div class='grid' id='trajectories'>")
             for episode, traj in trajectories.items():
                 png = plots.trajectory(
-                    traj, saved.get("joints", []), f"episode {episode}: predicted vs recorded"
+                    traj,
+                    saved.get("joints", []),
+                    f"episode {episode}: predicted vs recorded",
+                    saved.get("units"),
                 )
                 parts.append(_img(png, f"trajectory episode {episode}"))
             parts.append("</div>")

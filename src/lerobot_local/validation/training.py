@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,10 @@ from typing import Any
 from lerobot_local import compat
 from lerobot_local.validation import records
 from lerobot_local.validation.config import ValidationSettings
-from lerobot_local.validation.metrics import action_names, evaluate, select_frames, trajectory
+from lerobot_local.validation.metrics import action_names, definition, evaluate, select_frames, trajectory
 from lerobot_local.validation.split import compute_split, episode_tasks
+from lerobot_local.validation.units import joint_units, units_label
+from lerobot_local.validation.verdict import judge
 
 logger = logging.getLogger("lerobot_local")
 
@@ -40,6 +43,8 @@ class _Run:
         self.plot_datasets: dict[int, Any] = {}
         self.started = False
         self.last_validated = -1
+        self.reference: dict[str, Any] | None = None
+        self.reference_done = False
 
     @property
     def output_dir(self) -> Path:
@@ -60,6 +65,9 @@ class _Run:
                 "kind": "run",
                 "lerobot_version": compat.lerobot_version(),
                 "resume": bool(getattr(self.cfg, "resume", False)),
+                # relative paths of the config (dataset.root, a local backbone) resolve against this
+                "cwd": os.getcwd(),
+                "profile": getattr(self.settings, "profile", None) or None,
                 "job_name": getattr(self.cfg, "job_name", None),
                 "dataset_root": str(self.facts.dataset_root) if self.facts.dataset_root else None,
                 "policy_type": getattr(getattr(self.cfg, "policy", None), "type", None),
@@ -92,6 +100,7 @@ class _Run:
         started = time.perf_counter()
         self._open()
         names = action_names(self.facts.dataset_info, int(self.dataset.meta.features["action"]["shape"][0]))
+        reference = self._reference(policy, preprocessor, postprocessor, names)
         result = evaluate(
             policy,
             preprocessor,
@@ -103,6 +112,11 @@ class _Run:
             names=names,
         )
         result.update(step=step, holdout_episodes=self.split.holdout, joints=names)
+        units = joint_units(self.facts.dataset_info, names, getattr(self.settings, "profile", None))
+        result.update(units=units, definition=definition(result.get("chunk_steps", 0)))
+        if reference is not None:
+            result["untrained"] = reference
+        result["verdict"] = self._judge(result, step, checkpoint)
         if checkpoint is not None:
             executes = compat.policy_executes(self.cfg.policy)
             result["trajectories"] = {
@@ -121,22 +135,105 @@ class _Run:
         self.last_validated = step
         worst = max(result["mae"].items(), key=lambda kv: kv[1])
         base = result.get("baseline_constant", {}).get("mae_mean")
+        untrained = (result.get("untrained") or {}).get("mae_mean")
         logger.info(
             "lerobot-local: validation at step %d on %d held-out frames (episodes %s): val_loss=%.5f, "
-            "action MAE %.4f / RMSE %.4f (dataset units; constant-action baseline MAE %s); worst joint %s "
-            "MAE %.4f; %.1f s",
+            "action MAE %.4f / RMSE %.4f (%s; mean over joints, all %d steps of each predicted chunk); "
+            "constant action MAE %s, untrained MAE %s; worst joint %s MAE %.4f %s; %.1f s",
             step,
             result["frames"],
             self.split.holdout,
             result["val_loss"],
             result["mae_mean"],
             result["rmse_mean"],
+            units_label(units),
+            result.get("chunk_steps", 0),
             f"{base:.4f}" if base is not None else "n/a",
+            f"{untrained:.4f}" if untrained is not None else "n/a",
             worst[0],
             worst[1],
+            units[worst[0]],
             result["seconds"],
         )
+        verdict = result["verdict"]
+        (logger.warning if verdict.get("overfitting") else logger.info)(
+            "lerobot-local: verdict at step %d: %s", step, verdict["text"]
+        )
         return result
+
+    def _judge(self, result: dict[str, Any], step: int, checkpoint: Path | None) -> dict[str, Any]:
+        """The verdict, with the validation loss of every checkpoint so far (for the overfitting warning)."""
+        losses: dict[int, float] = {}
+        for row in records.read(self.output_dir):
+            at_checkpoint = row.get("kind") == "validation" and row.get("checkpoint")
+            earlier = at_checkpoint and row.get("step", step) < step
+            if earlier and isinstance(row.get("val_loss"), (int, float)):
+                losses[int(row["step"])] = float(row["val_loss"])
+        if checkpoint is not None and isinstance(result.get("val_loss"), (int, float)):
+            losses[step] = float(result["val_loss"])
+        return judge(
+            result["mae"],
+            (result.get("baseline_constant") or {}).get("mae"),
+            (result.get("untrained") or {}).get("mae"),
+            beat_margin=self.validation.beat_margin,
+            val_losses=sorted(losses.items()),
+            overfit_checkpoints=self.validation.overfit_checkpoints,
+        )
+
+    def _reference(self, policy: Any, preprocessor: Any, postprocessor: Any, names: list[str]) -> Any:
+        """The untrained initialisation's metrics on the same frames: computed once per run, cached in the
+        metrics file (a resumed run reads it back)."""
+        if self.reference_done or not self.validation.untrained_reference:
+            return self.reference
+        self.reference_done = True
+        key = {
+            "holdout_episodes": self.split.holdout,
+            "frames": len(self.frames),
+            "seed": self.validation.seed,
+        }
+        for row in records.read(self.output_dir):
+            if row.get("kind") == "reference" and all(row.get(k) == v for k, v in key.items()):
+                self.reference = row["untrained"]
+                return self.reference
+        resumed = bool(getattr(self.cfg, "resume", False))
+        pretrained = getattr(self.cfg.policy, "pretrained_path", None) if not resumed else None
+        started = time.perf_counter()
+        try:
+            import torch  # already loaded by the train script; imported here to keep this module light
+
+            device = next(policy.parameters()).device
+            with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # training's RNG
+                fresh = compat.untrained_policy(
+                    self.cfg.policy, self.dataset, str(device), self.validation.seed, bool(pretrained)
+                )
+            metrics = evaluate(
+                fresh,
+                preprocessor,
+                postprocessor,
+                self.dataset,
+                self.frames,
+                batch_size=self.validation.batch_size or int(self.cfg.batch_size),
+                seed=self.validation.seed,
+                names=names,
+            )
+            del fresh
+        except Exception as exc:  # the reference is extra information: never stop training for it
+            logger.warning("lerobot-local: could not score the untrained initialisation (%s)", exc)
+            return None
+        self.reference = {
+            "weights": f"pretrained weights of {pretrained}" if pretrained else "random weights",
+            **{k: metrics.get(k) for k in ("val_loss", "mae", "mae_mean", "rmse", "rmse_mean")},
+        }
+        records.append(self.output_dir, {"kind": "reference", **key, "untrained": self.reference})
+        logger.info(
+            "lerobot-local: untrained initialisation (%s) on the same frames: val_loss=%.5f, action MAE %.4f "
+            "(computed once for this run in %.1f s)",
+            self.reference["weights"],
+            metrics["val_loss"] if metrics.get("val_loss") is not None else float("nan"),
+            metrics["mae_mean"],
+            time.perf_counter() - started,
+        )
+        return self.reference
 
 
 def _apply_split(cfg: Any, settings: Any, facts: Any) -> Any:
