@@ -74,9 +74,9 @@ def main() -> int:
             lambda: profile.lerobot_local_check_dataset(facts.data, LocalSettings(profile="local_grasp")),
             args.repeats,
         ),
-        "deep: every video's stream vs its episodes": timed(lambda: fps.check_videos(ds), args.repeats),
-        "fps with deep_video_check=true (as run)": timed(
-            lambda: fps.lerobot_local_check_dataset(facts.data, deep_settings), args.repeats
+        "deep: every video's stream vs its episodes": timed(lambda: dataset.video_problems(ds), args.repeats),
+        "dataset with deep_video_check=true (as run)": timed(
+            lambda: dataset.lerobot_local_check_dataset(facts.data, deep_settings), args.repeats
         ),
     }
     for name, (_, result) in rows.items():

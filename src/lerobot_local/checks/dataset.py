@@ -7,7 +7,9 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import av
 import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from lerobot_local.convert.errors import ConversionProblems, Problem
 from lerobot_local.convert.scan import scan_source
@@ -17,6 +19,7 @@ from lerobot_local.dataset import (
     TASKS_PATH,
     V2X,
     V30,
+    LocalDataset,
     data_file,
     episodes_table,
     info_problems,
@@ -30,6 +33,7 @@ from lerobot_local.settings import LocalSettings
 
 NAME = "dataset"
 MAX_SHOWN = 3
+TIMESTAMP_TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s
 
 
 def convert_command(root: Path, exclude: list[int] | None = None) -> str:
@@ -190,6 +194,65 @@ def _problem_rows(root: Path, problems: list[Problem]) -> list[CheckResult]:
     return results
 
 
+def video_problems(ds: LocalDataset) -> list[tuple[Path, list[int], str]]:
+    """(file, episodes it holds, what is wrong) for each video file that cannot serve its episodes: it does
+    not open, its stream runs at another rate than fps, or it ends before some of its episodes."""
+    if not ds.video_keys:
+        return []
+    fields = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
+    columns = ["episode_index", *(f"videos/{k}/{c}" for k in ds.video_keys for c in fields)]
+    table = episodes_table(ds.root, columns=columns)
+    spans: dict[Path, list[tuple[int, float]]] = {}
+    for row in table.to_pylist() if table is not None else []:
+        for key in ds.video_keys:
+            path = ds.root / video_file(ds.info, key, row)
+            spans.setdefault(path, []).append(
+                (int(row["episode_index"]), float(row[f"videos/{key}/to_timestamp"]))
+            )
+    fps = float(ds.fps)
+    problems = []
+    bar = tqdm(sorted(spans.items()), desc="dataset: video streams", unit="file", leave=False, disable=None)
+    for path, episodes in bar:
+        held = sorted(e for e, _ in episodes)
+        try:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                rate = float(stream.average_rate or stream.guessed_rate or 0)
+                duration = float(stream.duration * stream.time_base) if stream.duration else None
+        except Exception as exc:  # PyAV raises several types for a damaged or missing file
+            problems.append((path, held, f"cannot be opened ({type(exc).__name__}: {exc})"))
+            continue
+        if rate and abs(rate - fps) > 0.01 * fps:
+            problems.append((path, held, f"runs at {rate:.3f} fps but meta/info.json says {ds.fps}"))
+        elif duration is not None:
+            short = sorted(e for e, end in episodes if duration + 1.0 / fps < end - TIMESTAMP_TOLERANCE_S)
+            if short:
+                last = max(end for _, end in episodes)
+                problems.append(
+                    (path, short, f"lasts {duration:.3f} s but its episodes reach {last:.3f} s (truncated)")
+                )
+    return problems
+
+
+def check_v30_videos(ds: LocalDataset) -> list[CheckResult]:
+    """One ``dataset:videos`` row: every video file that cannot serve its episodes, with those episodes."""
+    problems = video_problems(ds)
+    if not problems:
+        return []
+    episodes = sorted({e for _, held, _ in problems for e in held})
+    shown = "; ".join(f"{path} {why} (episodes {held})" for path, held, why in problems[:MAX_SHOWN])
+    more = f" (and {len(problems) - MAX_SHOWN} more)" if len(problems) > MAX_SHOWN else ""
+    return [
+        CheckResult(
+            f"{NAME}:videos",
+            "error",
+            f"{len(problems)} video file(s) cannot serve their episodes: {shown}{more}.",
+            "restore or re-encode the video files from the recording, or leave those episodes out",
+            episodes=tuple(episodes),
+        )
+    ]
+
+
 @hookimpl(tryfirst=True)
 def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) -> list[CheckResult]:
     root, info, version = dataset.root, dataset.info, dataset.version
@@ -203,7 +266,10 @@ def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) 
             )
         ]
     if version == V30:
-        return [check_v30(root, info)]
+        structure = check_v30(root, info)
+        if structure.severity == "ok" and dataset.local is not None and settings.deep_video_check:
+            return [structure, *check_v30_videos(dataset.local)]
+        return [structure]
     if version in V2X:
         return check_v2x(dataset, settings.deep_video_check)
     return [
