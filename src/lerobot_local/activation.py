@@ -156,7 +156,8 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
             argv, notes = strip_plugin_settings(sys.argv[1:])
             for line in notes:
                 logger.warning("lerobot-local: %s", line)
-            return _with_argv(argv, plain, args, kwargs)
+            with compat.argv_as(argv):
+                return plain(*args, **kwargs)
 
         compat.require_supported_lerobot()
         compat.force_offline()
@@ -165,17 +166,8 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
             logger.info("lerobot-local: %s", line)
         state["settings"] = prepared.settings
         state["argv"] = prepared.argv
-        return _with_argv(prepared.argv, parsed, args, kwargs)
+        with compat.argv_as(prepared.argv):
+            return parsed(*args, **kwargs)
 
     entry.__lerobot_local__ = True
     return entry
-
-
-def _with_argv(argv: list[str], fn: Any, args: tuple, kwargs: dict[str, Any]) -> Any:
-    """Call ``fn`` with ``sys.argv[1:]`` replaced by ``argv`` (LeRobot's parser reads sys.argv)."""
-    saved = sys.argv
-    sys.argv = [saved[0], *argv]
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        sys.argv = saved

@@ -131,27 +131,21 @@ def _stop_if_failed(results: list[CheckResult]) -> None:
 
 def install_checkpoint_hook(train_globals: dict[str, Any], config: Any, settings: LocalSettings) -> None:
     """Wrap the train script's checkpoint function so the after-checkpoint hooks run after it."""
-    name = compat.CHECKPOINT_HOOK_NAME
-    original = compat.checkpoint_function(train_globals)
-    if getattr(original, "__lerobot_local__", False):
-        original = original.__wrapped__
 
-    def after_checkpoint(checkpoint_dir: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(checkpoint_dir, *args, **kwargs)
-        if compat.process_rank()[0] == 0:
-            run_after_checkpoint(config, settings, Path(checkpoint_dir))
-        return result
+    def make_wrapper(original: Any) -> Any:
+        def after_checkpoint(checkpoint_dir: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(checkpoint_dir, *args, **kwargs)
+            if compat.process_rank()[0] == 0:
+                run_after_checkpoint(config, settings, Path(checkpoint_dir))
+            return result
 
-    after_checkpoint.__wrapped__ = original
-    after_checkpoint.__lerobot_local__ = True
-    train_globals[name] = after_checkpoint
+        return after_checkpoint
+
+    compat.wrap_train_global(train_globals, compat.CHECKPOINT_HOOK_NAME, make_wrapper)
 
 
 def run_after_checkpoint(config: Any, settings: LocalSettings, checkpoint_dir: Path) -> None:
-    try:
-        step = int(checkpoint_dir.name)
-    except ValueError:
-        step = -1
+    step = compat.checkpoint_step(checkpoint_dir)
     get_plugin_manager().hook.lerobot_local_after_checkpoint(
         config=config, settings=settings, step=step, checkpoint_dir=checkpoint_dir
     )
