@@ -8,10 +8,16 @@ Files: ``DIR/<camera key>/episode_<E>_frame_<F>.png``, the middle frame of episo
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
+import pyarrow.parquet as pq
+from PIL import Image
+
+from lerobot_local.dataset import EPISODES_JSONL, V30, data_file, episodes_table, version_of, video_file
 
 
 def _spread(items: list[Any], count: int) -> list[Any]:
@@ -23,8 +29,6 @@ def _spread(items: list[Any], count: int) -> list[Any]:
 
 def _decode_at(path: Path, seconds: float) -> np.ndarray:
     """The RGB frame shown at ``seconds`` into ``path`` (seek to the keyframe before, decode forward)."""
-    import av
-
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         tb = float(stream.time_base)
@@ -43,16 +47,12 @@ def _decode_at(path: Path, seconds: float) -> np.ndarray:
 
 
 def _save(image: np.ndarray, target: Path) -> Path:
-    from PIL import Image
-
     target.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(image).save(target)
     return target
 
 
 def _image_cell(root: Path, cell: Any) -> np.ndarray:
-    from PIL import Image
-
     data = cell.get("bytes") if isinstance(cell, dict) else None
     if not data and isinstance(cell, dict) and cell.get("path"):
         data = (root / cell["path"]).read_bytes()
@@ -62,14 +62,10 @@ def _image_cell(root: Path, cell: Any) -> np.ndarray:
 
 def _episodes(root: Path, info: dict[str, Any]) -> list[dict[str, Any]]:
     """One dict per episode: index, length, and (v3.0) where its frames are."""
-    if info.get("codebase_version") == "v3.0":
-        from lerobot_local.dataset import episodes_table
-
+    if version_of(info) == V30:
         table = episodes_table(root)
         return table.to_pylist() if table is not None else []
-    import json
-
-    lines = (root / "meta" / "episodes.jsonl").read_text().splitlines()
+    lines = (root / EPISODES_JSONL).read_text().splitlines()
     return [json.loads(line) for line in lines if line.strip()]
 
 
@@ -77,13 +73,9 @@ def write_frames(
     root: Path, info: dict[str, Any], out: Path, per_camera: int
 ) -> tuple[list[Path], list[str]]:
     """Write ``per_camera`` frames of every camera; return (files written, problems met)."""
-    import pyarrow.parquet as pq
-
-    from lerobot_local.dataset import data_file, video_file
-
     features = info.get("features", {})
     cameras = [k for k, f in features.items() if isinstance(f, dict) and f.get("dtype") in ("video", "image")]
-    v30 = info.get("codebase_version") == "v3.0"
+    v30 = version_of(info) == V30
     fps = float(info.get("fps") or 30)
     written: list[Path] = []
     problems: list[str] = []

@@ -1,15 +1,19 @@
-"""The LeRobot v3.0 on-disk layout (paths and defaults), as LeRobot 0.4.x - 0.6.x write and read it."""
+"""Where the v3.0 writer places files: chunk/file numbering and file-size caps (the paths themselves are
+the dataset module's)."""
 
 from __future__ import annotations
 
-V30 = "v3.0"
-CHUNK_FILE = "chunk-{chunk_index:03d}/file-{file_index:03d}"
-DATA_PATH = "data/" + CHUNK_FILE + ".parquet"
-VIDEO_PATH = "videos/{video_key}/" + CHUNK_FILE + ".mp4"
-EPISODES_PATH = "meta/episodes/" + CHUNK_FILE + ".parquet"
-TASKS_PATH = "meta/tasks.parquet"
-STATS_PATH = "meta/stats.json"
-INFO_PATH = "meta/info.json"
+from lerobot_local.dataset import (  # noqa: F401 - the writer reads the layout through this module
+    CHUNK_FILE,
+    DATA_PATH,
+    EPISODES_PATH,
+    INFO_PATH,
+    STATS_PATH,
+    TASKS_PATH,
+    V30,
+    VIDEO_PATH,
+)
+
 FILES_PER_CHUNK = 1000
 DEFAULT_DATA_FILE_SIZE_MB = 100
 DEFAULT_VIDEO_FILE_SIZE_MB = 200
