@@ -15,6 +15,7 @@ from lerobot_local.facts import DatasetFacts, RunFacts
 from lerobot_local.plugins import call_each_guarded, get_plugin_manager
 from lerobot_local.results import CheckResult, apply_severity, render_table, worst
 from lerobot_local.settings import LocalSettings
+from lerobot_local.verdict import VerdictBoard
 
 logger = logging.getLogger("lerobot_local")
 
@@ -71,8 +72,6 @@ def run_before_train(facts: RunFacts, settings: LocalSettings) -> list[CheckResu
         results = _checked(facts, settings, "lerobot-local before-train checks")
         _stop_if_failed(results)
         return results
-    from lerobot_local.verdict import VerdictBoard
-
     started = time.time()
     board = VerdictBoard(launch)
     where = f"rank {launch.rank}/{launch.world_size}, node {launch.node_rank}/{launch.num_nodes}"
