@@ -30,13 +30,11 @@ TRAIN_MODULE = "lerobot.scripts.lerobot_train"
 EVAL_MODULE = "lerobot.scripts.lerobot_eval"
 # Names the train script imports into its module namespace and that we wrap (see activation.py).
 CHECKPOINT_HOOK_NAME = "update_last_checkpoint"
-TRAIN_UTILS_MODULES = ("lerobot.common.train_utils", "lerobot.utils.train_utils")
 # TrainPipelineConfig fields renamed between LeRobot lines: each tuple lists the spellings of one field.
 RENAMED_TRAIN_FIELDS = (("eval_freq", "env_eval_freq"),)
 CHECKPOINTS_DIR = "checkpoints"
 LAST_CHECKPOINT = "last"
 PRETRAINED_DIR = "pretrained_model"
-TRAINING_STATE_DIR = "training_state"
 TRAIN_CONFIG_FILE = "train_config.json"
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
@@ -147,6 +145,7 @@ def make_default_video_backend_loadable(video_utils: Any) -> None:
     """LeRobot 0.4.x picks torchcodec as its default decoder whenever the package is installed, also where
     its libraries cannot load (no system FFmpeg): its dataset tools then die at the first frame. Wrap
     ``get_safe_default_codec`` so that it falls back to pyav, saying so, when torchcodec cannot load."""
+    use_torchcodec_for_pyav(video_utils)  # data workers of a lerobot-local run only (WORKER_DECODER_ENV)
     original = getattr(video_utils, "get_safe_default_codec", None)
     if original is None or getattr(original, "__lerobot_local__", False):
         return
@@ -169,6 +168,98 @@ def make_default_video_backend_loadable(video_utils: Any) -> None:
     get_safe_default_codec.__lerobot_local__ = True
     get_safe_default_codec.__wrapped__ = original
     video_utils.get_safe_default_codec = get_safe_default_codec
+
+
+# --- torchcodec in the data-loader workers, on the FFmpeg that PyAV's wheel bundles -----------------------
+
+# Set by lerobot-local in the training process (see lerobot_local.sizing) before LeRobot starts its data
+# workers; a worker started with it (and with PyAV's FFmpeg on LD_LIBRARY_PATH) decodes the videos of a
+# ``pyav`` dataset with LeRobot's own torchcodec decoder instead: the same frames (tests/test_fast_video.py),
+# about twice as many per second. The main process, which started before, keeps LeRobot's pyav decoder.
+WORKER_DECODER_ENV = "LEROBOT_LOCAL_WORKER_DECODER"
+FFMPEG_LIBRARIES = ("avutil", "swresample", "swscale", "avcodec", "avformat", "avfilter", "avdevice")
+# LeRobot's DataLoader start method per line: 0.6.x spawns its workers (a fresh interpreter, which reads
+# LD_LIBRARY_PATH at start-up); 0.4.x/0.5.x fork them from the training process (which read it before).
+SPAWN_CONTEXTS = ("spawn", "forkserver")
+
+
+def dataloader_start_method(config: Any) -> str:
+    """How LeRobot will start the data-loader workers of this run: ``spawn``, ``forkserver`` or ``fork``."""
+    context = getattr(config, "dataloader_multiprocessing_context", None)
+    return str(context) if context else "fork"
+
+
+def pyav_ffmpeg_library_path(cache_dir: Path) -> str | None:
+    """An LD_LIBRARY_PATH under which torchcodec finds the FFmpeg that PyAV's wheel bundles, or None.
+
+    torchcodec links FFmpeg by its usual names (``libavutil.so.59``); PyAV's wheel ships the same libraries
+    renamed (``av.libs/libavutil-<hash>.so.59.x``). ``cache_dir`` gets a folder of symbolic links with the
+    usual names (written once per PyAV build, atomically), placed ahead of ``av.libs`` on the path.
+    """
+    try:
+        import av
+    except ImportError:
+        return None
+    libs = Path(av.__file__).resolve().parent.parent / "av.libs"
+    found = {name: sorted(libs.glob(f"lib{name}-*.so.*")) for name in FFMPEG_LIBRARIES}
+    if not libs.is_dir() or not all(found.values()):
+        return None
+    links = Path(cache_dir) / f"ffmpeg-from-pyav-{getattr(av, '__version__', 'x')}"
+    if not links.is_dir():
+        tmp = links.parent / f".{links.name}.tmp-{os.getpid()}"
+        tmp.mkdir(parents=True, exist_ok=True)
+        for name, files in found.items():
+            lib = files[0]
+            major = lib.name.split(".so.")[1].split(".")[0]
+            (tmp / f"lib{name}.so.{major}").symlink_to(lib)
+        try:
+            tmp.rename(links)
+        except OSError:  # another process of the launch made it first
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    return f"{links}:{libs}"
+
+
+def torchcodec_loads_with(env: dict[str, str]) -> str | None:
+    """None when torchcodec's decoder loads in a fresh interpreter with ``env``, else why not."""
+    import subprocess
+
+    probe = "from torchcodec.decoders import VideoDecoder"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    if done.returncode == 0:
+        return None
+    lines = [x for x in done.stderr.strip().splitlines() if x.strip()]
+    return lines[-1][:200] if lines else f"exit code {done.returncode}"
+
+
+def use_torchcodec_for_pyav(video_utils: Any) -> bool:
+    """In a data worker started with ``WORKER_DECODER_ENV=torchcodec``: decode LeRobot's ``pyav``
+    videos with its torchcodec decoder (same frames), when torchcodec loads here; depth maps stay with pyav.
+    True when it did."""
+    if os.environ.get(WORKER_DECODER_ENV) != "torchcodec":
+        return False
+    pyav = getattr(video_utils, "decode_video_frames_pyav", None)
+    torchcodec = getattr(video_utils, "decode_video_frames_torchcodec", None)
+    if pyav is None or torchcodec is None or getattr(pyav, "__lerobot_local__", False):
+        return False
+    if torchcodec_loads() is not None:
+        return False  # the process was not started with PyAV's FFmpeg on its path: LeRobot's pyav stays
+
+    def decode_video_frames_pyav(video_path, timestamps, tolerance_s, *args, **kwargs):
+        if kwargs.get("is_depth") or args or kwargs.get("log_loaded_timestamps"):
+            return pyav(video_path, timestamps, tolerance_s, *args, **kwargs)
+        return torchcodec(video_path, timestamps, tolerance_s, return_uint8=kwargs.get("return_uint8", False))
+
+    decode_video_frames_pyav.__lerobot_local__ = True
+    decode_video_frames_pyav.__wrapped__ = pyav
+    video_utils.decode_video_frames_pyav = decode_video_frames_pyav
+    return True
 
 
 # LeRobot's own v2.1 -> v3.0 converter (benchmarked against ours), by release line.
@@ -260,12 +351,12 @@ def is_eval_entry(fn: Any) -> bool:
     )
 
 
-def checkpoint_function(train_globals: dict[str, Any]) -> Any:
-    """The function the train script calls after writing a checkpoint (it points ``last`` at it)."""
-    fn = train_globals.get(CHECKPOINT_HOOK_NAME)
-    if fn is None:
-        raise missing(f"'{CHECKPOINT_HOOK_NAME}' in its training script")
-    return fn
+def checkpoint_step(checkpoint_dir: Path) -> int:
+    """The training step of a checkpoint folder (LeRobot names it by its zero-padded step), else -1."""
+    try:
+        return int(Path(checkpoint_dir).name)
+    except ValueError:
+        return -1
 
 
 def first_param_annotation(fn: Any) -> Any:
@@ -800,3 +891,84 @@ def normalised_features(policy: Any, keys: list[str]) -> set[str] | None:
         if value != "IDENTITY":
             chosen.add(key)
     return chosen
+
+
+# --- "did you mean" for command-line flags (lerobot_local.suggest) ---------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigFlags:
+    """The ``--a.b`` flags a draccus config accepts: ``exact`` names, and ``open`` prefixes under which any
+    name is accepted (a dict or free-form field)."""
+
+    exact: frozenset[str]
+    open: frozenset[str]
+
+    def accepts(self, name: str) -> bool:
+        return name in self.exact or any(name.startswith(p + ".") for p in self.open)
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    import dataclasses
+    import typing
+
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # a forward reference that does not resolve: the declared (string) types
+        return {f.name: f.type for f in dataclasses.fields(cls)}
+
+
+def _dataclasses_in(annotation: Any) -> list[type]:
+    """The dataclass types an annotation names (``X``, ``X | None``, ``Optional[X]``)."""
+    import dataclasses
+    import types
+    import typing
+
+    if dataclasses.is_dataclass(annotation) and isinstance(annotation, type):
+        return [annotation]
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return []  # dict[str, X], list[X]: entries, not fields
+    return [a for a in typing.get_args(annotation) if isinstance(a, type) and dataclasses.is_dataclass(a)]
+
+
+def config_flags(cls: type, prefix: str = "", _seen: tuple[type, ...] = ()) -> ConfigFlags:
+    """Every flag of the draccus dataclass ``cls``: nested dataclasses by their dotted path, a choice
+    registry (``policy``, ``env``...) by the fields of all its registered choices plus ``type``, LeRobot's
+    ``path`` fields (``policy.path``) and plugin discovery (``discover_packages_path``)."""
+    import dataclasses
+    import typing
+
+    exact: set[str] = set()
+    open_: set[str] = set()
+    path_fields = set(cls.__get_path_fields__()) if hasattr(cls, "__get_path_fields__") else set()
+    hints = _field_types(cls)
+    for f in dataclasses.fields(cls):
+        name = f"{prefix}{f.name}"
+        exact.add(name)
+        annotation = hints.get(f.name, f.type)
+        nested = [t for t in _dataclasses_in(annotation) if t not in _seen]
+        if not nested:
+            if typing.get_origin(annotation) is dict or annotation in (dict, Any):
+                open_.add(name)
+            continue
+        for sub in nested:
+            choices = sub.get_known_choices() if hasattr(sub, "get_known_choices") else {}
+            if choices:
+                exact.update({f"{name}.type", f"{name}.discover_packages_path"})
+            for klass in [sub, *choices.values()]:
+                if dataclasses.is_dataclass(klass):
+                    inner = config_flags(klass, f"{name}.", (*_seen, cls))
+                    exact |= inner.exact
+                    open_ |= inner.open
+        if f.name in path_fields:
+            exact.add(f"{name}.path")
+    return ConfigFlags(frozenset(exact), frozenset(open_))
+
+
+@cache
+def train_cli_flags() -> ConfigFlags:
+    """The flags the installed ``lerobot-train`` accepts, read from its config dataclasses (every
+    registered policy, env... type), plus ``config_path`` and ``help`` of its parser."""
+    register_policy_configs()
+    found = config_flags(train_config_class())
+    return ConfigFlags(found.exact | {"config_path", "help"}, found.open)

@@ -208,4 +208,9 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
         if changed:
             rest, _ = _with_config_copy(rest, config_path, data)
     settings = parse_settings(section, ours)
+    if settings.fill_gpu and not resuming:  # a resumed run keeps the values its checkpoint recorded
+        from lerobot_local.sizing import fill_gpu  # needs torch: only for runs that ask for it
+
+        rest, notes, settings.sizing = fill_gpu(argv, rest, data)
+        translations.extend(notes)
     return PreparedArgs(argv=rest, settings=settings, translations=translations, config_path=config_path)

@@ -36,7 +36,11 @@ class TrainPreset(draccus.ChoiceRegistry):
     # Cosine decay length: LeRobot decays over min(steps, this) only on some versions, so keep it = steps.
     scheduler_decay_steps: int | None = None
     scheduler_warmup_steps: int = 1_000
+    optimizer_lr: float = 1e-4  # SmolVLA's own default, written out: fill_gpu scales it with the batch
     keep_last_n: int = 2
+    # Size batch, lr, warmup and workers to the card and the CPU when the run starts (lerobot_local.sizing);
+    # the values above are the baseline for a 12-16 GB card, and command-line values always win.
+    fill_gpu: bool = True
 
     def decay_steps(self) -> int:
         return self.scheduler_decay_steps if self.scheduler_decay_steps is not None else self.steps
@@ -58,6 +62,7 @@ class TrainPreset(draccus.ChoiceRegistry):
             "chunk_size": self.chunk_size,
             "n_action_steps": self.n_action_steps,
             "resize_imgs_with_padding": [self.image_size, self.image_size],
+            "optimizer_lr": self.optimizer_lr,
             "scheduler_warmup_steps": self.scheduler_warmup_steps,
             "scheduler_decay_steps": self.decay_steps(),
         }
@@ -80,14 +85,20 @@ class TrainPreset(draccus.ChoiceRegistry):
             "save_checkpoint": True,
             "save_freq": self.save_freq,
             "wandb": {"enable": False},
-            "lerobot_local": {"profile": profile, "allow_hub_push": False, "keep_last_n": self.keep_last_n},
+            "lerobot_local": {
+                "profile": profile,
+                "allow_hub_push": False,
+                "keep_last_n": self.keep_last_n,
+                "fill_gpu": self.fill_gpu,
+            },
         }
 
 
 @TrainPreset.register_subclass("local_grasp")
 @dataclass
 class LocalGraspPreset(TrainPreset):
-    """Fine-tune lerobot/smolvla_base: batch 16, 20k steps, checkpoint every 5k, use_amp, pyav, wandb off."""
+    """Fine-tune lerobot/smolvla_base: batch 16 (more on a bigger card: fill_gpu), 20k steps, checkpoint every
+    5k, use_amp, pyav (torchcodec in the data workers where it loads), wandb off."""
 
 
 @TrainPreset.register_subclass("local_grasp_lowmem")
@@ -101,6 +112,8 @@ class LocalGraspLowMemPreset(TrainPreset):
     n_action_steps: int = 10
     # fp32: measured faster (0.156 vs 0.179 s/step) and no larger (3.00 vs 3.21 GB) than fp16 (docs/gpu.md)
     use_amp: bool = False
+    # Its numbers are what a 12 GB card holds: it is not scaled up (use local_grasp on a bigger card).
+    fill_gpu: bool = False
 
 
 @TrainPreset.register_subclass("local_grasp_scratch")

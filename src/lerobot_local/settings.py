@@ -45,6 +45,11 @@ class LocalSettings:
     values: ValueCheckSettings = field(default_factory=ValueCheckSettings)
     # Held-out episodes, validation at every checkpoint, the run report (see lerobot_local.validation).
     validation: ValidationSettings = field(default_factory=ValidationSettings)
+    # Size the run to the card and the CPU (lerobot_local.sizing): the file's batch_size, num_workers,
+    # policy.optimizer_lr and policy.scheduler_warmup_steps are the baseline; command-line values win.
+    fill_gpu: bool = False
+    # What fill_gpu chose and why (filled in by lerobot-local when the run starts; shown in the sizing row).
+    sizing: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.severity = parse_severity(self.severity)
