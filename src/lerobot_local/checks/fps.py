@@ -1,47 +1,32 @@
-"""Check: ``info.json`` fps agrees with every episode's timestamps, every video stream, and the policy."""
+"""Check: ``info.json`` fps agrees with every episode's timestamps (the causes told apart by
+:mod:`lerobot_local.values.timing`), and the policy's horizon fits the episodes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from lerobot_local.checks.dataset import convert_command
+from lerobot_local.checks.values import train_without
 from lerobot_local.dataset import INFO_PATH, LocalDataset, data_files, episodes_table
 from lerobot_local.facts import DatasetFacts, RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
+from lerobot_local.values.data import read_timing
+from lerobot_local.values.timing import check_timing, timing_results
 
-TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s
 NAME = "fps"
 
 
-def check_timestamps(files: list[Path], fps: float, tolerance_s: float = TOLERANCE_S) -> list[str]:
-    """Episodes whose consecutive timestamps are not 1/fps apart (within LeRobot's tolerance), in the
-    given data files (v3.0 aggregated files or v2.x episode files)."""
-    import pyarrow.parquet as pq
-
-    problems = []
-    period = 1.0 / float(fps)
-    for path in files:
-        try:
-            table = pq.read_table(path, columns=["episode_index", "timestamp"])
-        except Exception:  # pyarrow raises several types; the dataset row names an unreadable file
-            continue
-        episodes = table["episode_index"].to_numpy()
-        stamps = table["timestamp"].to_numpy().astype(np.float64)
-        bounds = np.flatnonzero(np.diff(episodes)) + 1
-        for ep_stamps, ep_ids in zip(np.split(stamps, bounds), np.split(episodes, bounds), strict=True):
-            gaps = np.diff(ep_stamps)
-            bad = np.abs(gaps - period) > tolerance_s
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                problems.append(
-                    f"{path}: episode {int(ep_ids[0])} has timestamps {ep_stamps[i]:.6f} -> "
-                    f"{ep_stamps[i + 1]:.6f}, expected a step of 1/{fps} s"
-                )
-    return problems
+def check_timestamps(files: list[Path], fps: float, info: dict[str, Any] | None = None) -> list[str]:
+    """Every timing problem (wrong fps, gaps, backwards steps, wall-clock timestamps, dropped/duplicated
+    rows) of the given data files (v3.0 aggregated files or v2.x episode files), one sentence each."""
+    if not files:
+        return []
+    root = files[0].parents[2] if len(files[0].parents) > 2 else files[0].parent
+    data = read_timing(root, {**(info or {}), "fps": fps}, files)
+    return [f.message for f in check_timing(data)]
 
 
 def check_policy_horizon(policy: Any, ds: LocalDataset) -> list[CheckResult]:
@@ -86,24 +71,23 @@ def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) 
     bad_fps = _fps_problem(dataset)
     if bad_fps is not None:
         return [bad_fps]
-    fps = int(dataset.info["fps"])
+    info = dataset.info or {}
     if dataset.local is not None:
         files = data_files(dataset.root)
+        total = int(info.get("total_episodes") or 0)
+
+        def exclude(episodes: list[int]) -> str:
+            return train_without(episodes, total)
+
     else:
         src = dataset.source
-        files = [src.data_file(ep.index) for ep in src.episodes if src.data_file(ep.index).is_file()]
-    problems = check_timestamps(files, fps)  # the dataset check compares the video streams with fps
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        return [
-            CheckResult(
-                NAME,
-                "error",
-                problems[0] + more,
-                "correct fps in meta/info.json to the real recording rate, or re-record/re-encode",
-            )
-        ]
-    return [CheckResult(NAME, "ok", f"{fps} fps agrees with the timestamps of every episode.")]
+        files = [src.data_file(ep.index) for ep in src.episodes]
+
+        def exclude(episodes: list[int]) -> str:
+            return f"convert without them: {convert_command(src.root, episodes)}"
+
+    data = read_timing(dataset.root, info, files)  # the dataset check compares the video streams
+    return timing_results(data, check_timing(data), exclude, settings.values.max_listed)
 
 
 @hookimpl

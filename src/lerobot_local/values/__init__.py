@@ -8,19 +8,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lerobot_local.results import CheckResult
 from lerobot_local.values.data import ValueData, read_stats_json, read_v2x, read_v30
 from lerobot_local.values.scan import ALL_CHECKS, FIXES, Finding, ScanContext, scan
 from lerobot_local.values.settings import ValueCheckSettings
+from lerobot_local.values.timing import check_timing, timing_results
 
 __all__ = [
     "Finding",
     "ScanContext",
     "ValueCheckSettings",
     "ValueData",
+    "check_timing",
     "check_v2x",
     "check_v30",
     "flagged_episodes",
+    "timing_results",
     "to_results",
 ]
 
@@ -62,7 +67,9 @@ def check_v2x(
 
 def flagged_episodes(findings: list[Finding]) -> list[int]:
     """Episodes with at least one error or warning."""
-    return sorted({f.episode for f in findings if f.episode is not None})
+    return sorted(
+        {f.episode for f in findings if f.episode is not None and f.severity in ("error", "warning")}
+    )
 
 
 def to_results(
@@ -72,24 +79,36 @@ def to_results(
     exclude_fix: Callable[[list[int]], str] | None = None,
 ) -> list[CheckResult]:
     """One table row per check that found something (all findings counted, the first few listed), or one
-    ``values`` ok row; ``exclude_fix(episodes)`` says how to leave the flagged episodes out."""
+    ``values`` ok row; ``exclude_fix(episodes)`` says how to leave the flagged episodes out (never all of
+    them: a finding in every episode is the recording's, and dropping every episode is no fix)."""
     by_check: dict[str, list[Finding]] = {}
     for finding in findings:
         by_check.setdefault(finding.check, []).append(finding)
+    total = int(np.unique(data.episode).size) if data.frames else 0
     results = []
     for check in ALL_CHECKS:
         found = by_check.get(check)
         if not found:
             continue
+        if all(f.severity == "ok" for f in found):
+            results.append(
+                CheckResult(
+                    check, "ok", " ".join(f.message for f in found), details=tuple(f.to_dict() for f in found)
+                )
+            )
+            continue
         severity = "error" if any(f.severity == "error" for f in found) else "warning"
         episodes = flagged_episodes(found)
-        shown = "; ".join(f.message for f in found[: settings.max_listed])
+        shown = " ".join(f.message for f in found[: settings.max_listed])
         more = f" (and {len(found) - settings.max_listed} more)" if len(found) > settings.max_listed else ""
-        where = f" in {len(episodes)} episode(s)" if episodes else ""
+        where = f" in {len(episodes)} of {total} episode(s)" if episodes else ""
         message = f"{len(found)} finding(s){where}: {shown}{more}"
         fix = FIXES[check]
         if episodes and exclude_fix is not None:
-            fix += "; " + exclude_fix(episodes)
+            if len(episodes) < total:
+                fix += "; " + exclude_fix(episodes)
+            else:
+                fix += "; every episode has it, so leaving episodes out is no fix"
         results.append(
             CheckResult(
                 check,
@@ -98,6 +117,16 @@ def to_results(
                 fix,
                 episodes=tuple(episodes),
                 details=tuple(f.to_dict() for f in found),
+            )
+        )
+    for problem in data.name_problems:
+        results.append(
+            CheckResult(
+                "values:names",
+                "warning",
+                f"{data.root}/{problem}.",
+                "write one name per value in features[KEY].names of meta/info.json (a flat list, or "
+                '{"motors": [...]})',
             )
         )
     if data.unreadable:
@@ -109,14 +138,15 @@ def to_results(
                 "row names them): " + ", ".join(data.unreadable[:3]) + ".",
             )
         )
-    if not results:
+    if not any(r.severity in ("error", "warning") for r in results):
         keys = ", ".join(data.features) or "no float feature"
-        results.append(
+        results.insert(
+            0,
             CheckResult(
                 "values",
                 "ok",
-                f"{data.frames} frames of {keys}: finite, moving, no idle heads/tails, jumps or "
-                "saturation, stats agree",
-            )
+                f"{data.frames} frames of {keys} in {total} episode(s) are finite and move, with no idle "
+                "heads/tails, frozen frames, jumps or clipped joints, and the stats agree with them.",
+            ),
         )
     return results

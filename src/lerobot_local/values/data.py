@@ -7,12 +7,13 @@ episode, the frames and the joint.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from lerobot_local.dataset import data_files
 
 INDEX_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
@@ -29,6 +30,7 @@ class ValueData:
     files: list[str]  # dataset-relative paths
     unreadable: list[str] = field(default_factory=list)  # files that could not be read (not checked)
     timestamp: np.ndarray | None = None  # (N,) when the files have the column
+    name_problems: list[str] = field(default_factory=list)  # features whose names do not fit their width
 
     @property
     def frames(self) -> int:
@@ -44,15 +46,69 @@ class ValueData:
         return self.episode[starts], starts, ends
 
 
-def joint_names(feature: dict[str, Any], width: int) -> list[str]:
-    """Joint names from ``features[key]["names"]`` (a list, or a dict such as {"motors": [...]}), else
-    ``"0"``, ``"1"``, ... when absent or of the wrong length."""
-    names = feature.get("names") if isinstance(feature, dict) else None
+def _flat(names: Any) -> list[str] | None:
+    """A (possibly nested) list of names flattened in order, or None when it holds anything else."""
+    if isinstance(names, str):
+        return [names]
+    if isinstance(names, (int, float)) and not isinstance(names, bool):
+        return [str(names)]
+    if isinstance(names, list):
+        out: list[str] = []
+        for item in names:
+            part = _flat(item)
+            if part is None:
+                return None
+            out += part
+        return out
+    return None
+
+
+def _resolve(names: Any, width: int) -> list[str] | None:
+    """``names`` as ``width`` joint names: flat, nested ``[[...]]``, per-axis lists (their product), or
+    a dict such as ``{"motors": [...]}`` (one value of the right width, else all values in order)."""
     if isinstance(names, dict):
-        names = next((v for v in names.values() if isinstance(v, list) and len(v) == width), None)
-    if isinstance(names, list) and len(names) == width and all(isinstance(n, str) for n in names):
-        return list(names)
-    return [str(i) for i in range(width)]
+        for value in names.values():
+            found = _resolve(value, width)
+            if found is not None:
+                return found
+        return _resolve(list(names.values()), width)
+    flat = _flat(names)
+    if flat is not None and len(flat) == width:
+        return flat
+    if isinstance(names, list) and len(names) > 1 and all(isinstance(a, list) for a in names):
+        axes = [_flat(a) for a in names]
+        if all(a for a in axes) and int(np.prod([len(a) for a in axes])) == width:
+            combined = [""]
+            for axis in axes:
+                combined = [f"{c}.{n}" if c else n for c in combined for n in axis]
+            return combined
+    return None
+
+
+def joint_names(feature: dict[str, Any], width: int) -> list[str]:
+    """Joint names from ``features[key]["names"]``: a flat list, a nested one (``[[...]]``, per-axis
+    lists) or LeRobot's dict form (``{"motors": [...]}``); ``"0"``, ``"1"``, ... when absent or when
+    they do not give ``width`` names (:func:`names_problem` says so)."""
+    names = feature.get("names") if isinstance(feature, dict) else None
+    found = _resolve(names, width) if names is not None else None
+    return found if found is not None else [str(i) for i in range(width)]
+
+
+def names_problem(key: str, feature: dict[str, Any], width: int) -> str | None:
+    """A sentence when ``features[key]["names"]`` is given but does not name the ``width`` values."""
+    names = feature.get("names") if isinstance(feature, dict) else None
+    if names is None or _resolve(names, width) is not None:
+        return None
+    flat = _flat(names)
+    got = (
+        f"{len(flat)} name(s)"
+        if flat is not None
+        else f"a {type(names).__name__} that is not a list of names"
+    )
+    return (
+        f"meta/info.json features[{key!r}].names gives {got} for {width} values, so its joints are "
+        "shown by index"
+    )
 
 
 def checked_features(info: dict[str, Any], wanted: list[str]) -> list[str]:
@@ -125,6 +181,7 @@ def _read(root: Path, paths: list[Path], keys: list[str], info: dict[str, Any]) 
         features = {k: v[order] for k, v in features.items()}
         timestamp = timestamp[order] if timestamp is not None else None
     names = {k: joint_names(info["features"][k], v.shape[1]) for k, v in features.items()}
+    problems = [names_problem(k, info["features"][k], v.shape[1]) for k, v in features.items()]
     return ValueData(
         root=root,
         fps=_fps(info.get("fps")),
@@ -136,6 +193,7 @@ def _read(root: Path, paths: list[Path], keys: list[str], info: dict[str, Any]) 
         files=files,
         unreadable=unreadable,
         timestamp=timestamp,
+        name_problems=[p for p in problems if p],
     )
 
 
@@ -147,8 +205,7 @@ def _fps(value: Any) -> float:
 
 def read_v30(root: Path, info: dict[str, Any], wanted: list[str]) -> ValueData:
     """Every row of ``data/*/*.parquet`` of a v3.0 dataset."""
-    paths = sorted((root / "data").glob("chunk-*/file-*.parquet"))
-    return _read(root, paths, checked_features(info, wanted), info)
+    return _read(root, data_files(root), checked_features(info, wanted), info)
 
 
 def read_v2x(root: Path, info: dict[str, Any], data_files: list[Path], wanted: list[str]) -> ValueData:
@@ -156,11 +213,7 @@ def read_v2x(root: Path, info: dict[str, Any], data_files: list[Path], wanted: l
     return _read(root, [p for p in data_files if p.is_file()], checked_features(info, wanted), info)
 
 
-def read_stats_json(root: Path) -> dict[str, Any] | None:
-    """``meta/stats.json`` (None when absent or unreadable: the dataset check reports that)."""
-    path = root / "meta" / "stats.json"
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
+def read_timing(root: Path, info: dict[str, Any], files: list[Path]) -> ValueData:
+    """Only the index columns (episode, frame_index, timestamp) of the given data files: what the timing
+    checks read."""
+    return _read(root, [p for p in files if p.is_file()], [], info)

@@ -1,16 +1,24 @@
 """The value checks: one vectorised pass over the state/action arrays of a dataset (see :mod:`.data`).
 
+Calibrated on real recordings, whose normal phenomena are not defects: a sensor streamed at a sub-rate
+inside the dataset fps (held for k frames, then a step: its jumps are measured between its updates and its
+rate is said once, as information), sensor noise and quantisation (an absolute floor and one relative to the
+feature's scale), joints resting at a limit (a hand open at 1.0, a gripper, an arm at its rest pose at an
+episode's start or end), a limb still through a whole task. A finding that most episodes share is a
+property of the recording and is said once for the dataset.
+
 Every finding names the file, the episode, the frame range and the joint (its name in ``info.json``).
 Errors are what breaks training: NaN/Inf (the mean/std LeRobot normalises with become NaN, then the loss),
 a joint constant over the whole dataset in a normalised feature (std 0), ``meta/stats.json`` disagreeing
-with the data. Warnings are what a recording can legitimately show but usually should not: a frozen
-state or joint through an episode, idle frames at an episode's head or tail, jumps, saturation, a gripper
-that never opens or closes.
+with the data. Warnings are what a recording can show but should not: frozen frames, a joint or state
+frozen through an episode while it moves in the others, idle heads/tails, jumps (spikes and encoder
+wraps), a joint pinned at its limit while its action moves on, a gripper that never opens or closes.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -23,35 +31,56 @@ NAN = "values:nan"
 CONSTANT = "values:constant_joint"
 FROZEN_STATE = "values:frozen_state"
 FROZEN_JOINT = "values:frozen_joint"
+FROZEN_FRAMES = "values:frozen_frames"
 IDLE = "values:idle"
 JUMP = "values:jump"
 SATURATION = "values:saturation"
 GRIPPER = "values:gripper"
 STATS = "values:stats"
-ALL_CHECKS = (NAN, CONSTANT, STATS, FROZEN_STATE, FROZEN_JOINT, IDLE, JUMP, SATURATION, GRIPPER)
+RATE = "values:rate"  # information: a sensor streamed at a sub-rate
+ALL_CHECKS = (
+    NAN,
+    CONSTANT,
+    STATS,
+    FROZEN_STATE,
+    FROZEN_JOINT,
+    FROZEN_FRAMES,
+    IDLE,
+    JUMP,
+    SATURATION,
+    GRIPPER,
+    RATE,
+)
 MAX_FINDINGS_PER_CHECK = 1000  # bounds time and report size on a badly broken dataset
+DATASET_SHARE = 0.75  # a warning in this share of the episodes (or more) is the recording's, said once
+ACTION_KEYS = ("action", "actions")
+STATE_KEYS = ("observation.state", "state")
 
 FIXES = {
     NAN: "re-record or drop the episode(s); LeRobot's mean/std (and so the loss) become NaN otherwise",
     CONSTANT: "drop the joint from the feature, or record data where it moves; its std is 0, so "
     "normalisation divides by ~0",
-    STATS: "recompute the stats (lerobot-convert-local --stats=recompute from the v2.x source, or "
-    "LeRobot's dataset tools); training normalises with them",
+    STATS: "recompute the stats (lerobot-convert-local --stats=recompute from a v2.x source; for a v3.0 "
+    "dataset, LeRobot's dataset tools into a new copy); training normalises with them",
     FROZEN_STATE: "check the robot's state stream (cable, driver) and drop the episode(s)",
-    FROZEN_JOINT: "check that joint's encoder/cable and drop the episode(s)",
-    IDLE: "trim the idle frames or drop the episode(s); raise lerobot_local.values.max_idle_s if it is "
-    "intended",
+    FROZEN_JOINT: "check that joint's encoder/cable (or the teleoperation device for an action) and drop "
+    "the episode(s)",
+    FROZEN_FRAMES: "the recorder stopped updating state and action there (a stalled driver or bus); drop "
+    "the episode(s) or re-record them",
+    IDLE: "trim the idle frames or drop the episode(s); raise values.max_idle_s if it is intended",
     JUMP: "check for an encoder wrap or dropped serial packets and drop the episode(s); raise "
     "values.jump_factor if the motion is real",
-    SATURATION: "check the joint's limits/calibration and drop the episode(s)",
+    SATURATION: "check the joint's limits/calibration (the action goes on where the joint stops) and drop "
+    "the episode(s)",
     GRIPPER: "check that the gripper is recorded (and which index it has) and drop the episode(s)",
+    RATE: "",
 }
 
 
 @dataclass(frozen=True)
 class Finding:
     check: str
-    severity: str
+    severity: str  # "error", "warning", or "ok" for information (a sub-rate sensor)
     message: str  # one sentence: file, episode, frames, joint, what is wrong
     feature: str
     joint: str | None = None
@@ -77,25 +106,43 @@ class ScanContext:
     stats_label: str = "meta/stats.json"
 
 
+@dataclass
+class _Joint:
+    """Per-feature facts shared by the checks (computed once)."""
+
+    x: np.ndarray  # (N, D) finite values
+    mn: np.ndarray
+    mx: np.ndarray
+    rng: np.ndarray  # dataset range per joint
+    emin: np.ndarray  # (E, D)
+    emax: np.ndarray
+    travel: np.ndarray  # (E, D) emax - emin
+    floor: np.ndarray  # (D,) smallest change that is motion, not noise or quantisation
+    typical: np.ndarray  # (D,) 90th percentile of the non-zero steps (between a sensor's updates)
+    period: np.ndarray  # (D,) frames between updates (1: every frame)
+
+
+def _label(data: ValueData, key: str, j: int | None) -> str:
+    return f"{key}[{data.names[key][j]}]" if j is not None else key
+
+
 def _where(data: ValueData, row: int, last_row: int | None = None) -> str:
     file = data.files[int(data.file_of_row[row])]
     a = int(data.frame[row])
     b = int(data.frame[last_row]) if last_row is not None else a
     frames = f"frame {a}" if a == b else f"frames {a}-{b}"
-    return f"{file}: episode {int(data.episode[row])}, {frames}"
+    return f"{file}, episode {int(data.episode[row])}, {frames}"
 
 
 def _finding(
     data: ValueData, check: str, severity: str, key: str, j: int | None, row: int, last: int, what: str
 ) -> Finding:
-    joint = data.names[key][j] if j is not None else None
-    label = f"{key}[{joint}]" if joint is not None else key
     return Finding(
         check=check,
         severity=severity,
-        message=f"{_where(data, row, last)}: {label} {what}",
+        message=f"{_where(data, row, last)}: {_label(data, key, j)} {what}.",
         feature=key,
-        joint=joint,
+        joint=data.names[key][j] if j is not None else None,
         episode=int(data.episode[row]),
         first_frame=int(data.frame[row]),
         last_frame=int(data.frame[last]),
@@ -111,26 +158,27 @@ def scan(data: ValueData, ctx: ScanContext) -> list[Finding]:
     findings: list[Finding] = []
     _, starts, ends = data.bounds()
     lengths = ends - starts
-    clean: dict[str, np.ndarray] = {}
+    same = data.episode[1:] == data.episode[:-1]
+    seg = np.cumsum(np.r_[0, ~same])  # each row's position among the episodes
+    joints: dict[str, _Joint] = {}
     for key, x in data.features.items():
-        findings += _non_finite(data, key, x, starts, ends)
-        clean[key] = _finite(x)
-    stats: dict[str, dict[str, np.ndarray]] = {}
-    for key, x in clean.items():
-        mn, mx = x.min(0), x.max(0)
-        stats[key] = {"min": mn, "max": mx, "range": mx - mn, "emin": None, "emax": None}
-        stats[key]["emin"] = np.minimum.reduceat(x, starts, axis=0)
-        stats[key]["emax"] = np.maximum.reduceat(x, starts, axis=0)
-        findings += _constant(data, key, stats[key], ctx)
-    findings += _stats(data, ctx, starts, lengths)
-    findings += _frozen(data, clean, stats, starts, ends, lengths)
-    idle_head, idle_tail, idle = _idle(data, clean, stats, starts, ends, lengths, s)
-    findings += idle
-    for key, x in clean.items():
-        findings += _jumps(data, key, x, stats[key], s)
-        if _is_robot(key):
-            findings += _saturation(data, key, x, stats[key], starts, idle_head, idle_tail, s)
-    findings += _gripper(data, clean, stats, starts, ends, ctx)
+        findings += _non_finite(data, key, x, starts)
+        joints[key] = _facts(_finite(x), starts, same, seg, s)
+    for key, jt in joints.items():
+        findings += _constant(data, key, jt, ctx)
+    findings += _stats(data, ctx, starts, lengths, {k: jt.floor for k, jt in joints.items()})
+    warnings: list[Finding] = []
+    warnings += _frozen(data, joints, starts, ends, lengths)
+    idle_head, idle_tail, idle = _idle(data, joints, starts, ends, lengths, s)
+    warnings += idle
+    warnings += _frozen_frames(data, joints, starts, ends, idle_head, idle_tail, s)
+    for key, jt in joints.items():
+        warnings += _jumps(data, key, jt, starts, same, s)
+        if key in STATE_KEYS or key.startswith("observation.state"):
+            warnings += _saturation(data, key, joints, starts, ends, s, ctx)
+    warnings += _gripper(data, joints, starts, ends, ctx)
+    findings += _dataset_level(data, warnings, len(starts))
+    findings += _rates(data, joints)
     return findings
 
 
@@ -146,7 +194,42 @@ def _finite(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _non_finite(data: ValueData, key: str, x: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list:
+def _facts(
+    x: np.ndarray, starts: np.ndarray, same: np.ndarray, seg: np.ndarray, s: ValueCheckSettings
+) -> _Joint:
+    mn, mx = x.min(0), x.max(0)
+    rng = mx - mn
+    emin = np.minimum.reduceat(x, starts, axis=0)
+    emax = np.maximum.reduceat(x, starts, axis=0)
+    moving = rng[rng > 0]
+    scale = float(np.median(moving)) if moving.size else 0.0
+    floor = np.full(x.shape[1], max(s.noise_floor, s.noise_fraction * scale))
+    step = np.abs(np.diff(x, axis=0))[same] if x.shape[0] > 1 else np.zeros((0, x.shape[1]))
+    typical = np.zeros(x.shape[1])
+    period = np.ones(x.shape[1], dtype=np.int64)
+    for j in range(x.shape[1]):
+        nonzero = step[:, j][step[:, j] > 0]
+        if nonzero.size:
+            typical[j] = float(np.quantile(nonzero, 0.9))
+        if step.shape[0] >= 10 and nonzero.size >= 3 and nonzero.size <= 0.5 * step.shape[0]:
+            period[j] = _update_period(x[:, j], seg)
+    return _Joint(x, mn, mx, rng, emin, emax, emax - emin, floor, typical, period)
+
+
+def _update_period(column: np.ndarray, seg: np.ndarray) -> int:
+    """Frames between a sensor's updates when it is streamed at a sub-rate (held k frames, then steps),
+    else 1. A sub-rate sensor almost never changes on two frames in a row."""
+    changed = np.flatnonzero(np.diff(column) != 0)
+    changed = changed[seg[changed] == seg[changed + 1]]
+    if changed.size < 4:
+        return 1
+    gaps = np.diff(changed)[seg[changed[1:]] == seg[changed[:-1]]]
+    if gaps.size < 3 or np.mean(gaps == 1) > 0.15:
+        return 1
+    return int(np.median(gaps))
+
+
+def _non_finite(data: ValueData, key: str, x: np.ndarray, starts: np.ndarray) -> list[Finding]:
     bad = ~np.isfinite(x)
     if not bad.any():
         return []
@@ -170,74 +253,97 @@ def _is_normalised(key: str, ctx: ScanContext) -> bool:
     return key == "action" or key.startswith("observation.")
 
 
-def _constant(data: ValueData, key: str, st: dict[str, np.ndarray], ctx: ScanContext) -> list[Finding]:
-    findings = []
-    for j in np.flatnonzero(st["range"] == 0):
-        severity = "error" if _is_normalised(key, ctx) else "warning"
-        value = float(st["min"][j])
-        what = f"is {value:g} in every frame of the dataset (std 0" + (
-            ", and the policy normalises it)" if severity == "error" else ")"
-        )
-        finding = _finding(data, CONSTANT, severity, key, int(j), 0, data.frames - 1, what)
-        findings.append(
-            Finding(
-                **{
-                    **finding.to_dict(),
-                    "message": f"{data.root}/data: {key}[{data.names[key][j]}] {what}",
-                    "episode": None,
-                    "first_frame": None,
-                    "last_frame": None,
-                    "file": None,
-                }
-            )
-        )
-    return findings
+def _span(names: list[str], joints: list[int]) -> str:
+    """Joint names of ``joints``, runs of neighbours written first..last."""
+    runs: list[list[int]] = []
+    for j in joints:
+        if runs and j == runs[-1][-1] + 1:
+            runs[-1].append(j)
+        else:
+            runs.append([j])
+    return ", ".join(names[r[0]] if len(r) == 1 else f"{names[r[0]]}..{names[r[-1]]}" for r in runs)
 
 
-def _is_robot(key: str) -> bool:
+def _constant(data: ValueData, key: str, jt: _Joint, ctx: ScanContext) -> list[Finding]:
+    """Joints constant over the whole dataset: one finding per feature and value class (a property of the
+    dataset, said once)."""
+    constant = np.flatnonzero(jt.rng == 0)
+    if not constant.size:
+        return []
+    severity = "error" if _is_normalised(key, ctx) else "warning"
+    names = data.names[key]
+    values = sorted({float(jt.mn[j]) for j in constant})
+    shown = ", ".join(f"{v:g}" for v in values[:4]) + (" ..." if len(values) > 4 else "")
+    many = constant.size > 1
+    what = (
+        f"{'are' if many else 'is'} constant in every frame of the dataset "
+        f"({constant.size} of {len(names)} joints; value{'s' if len(values) > 1 else ''} {shown}), so "
+        f"{'their' if many else 'its'} std is 0"
+        + (" and the policy normalises by it" if severity == "error" else "")
+    )
+    return [
+        Finding(
+            check=CONSTANT,
+            severity=severity,
+            message=f"{data.root}/data: {key}[{_span(names, list(constant))}] {what}.",
+            feature=key,
+            joint=names[int(constant[0])] if not many else ",".join(names[int(j)] for j in constant),
+        )
+    ]
+
+
+def _robot_keys(joints: dict[str, _Joint]) -> list[str]:
     """The robot's own joints (proprioception and commands), as opposed to e.g. a goal in
     observation.environment_state, which is legitimately constant through an episode."""
-    return key == "action" or key.startswith("observation.state")
+    return [
+        k
+        for k in joints
+        if k in ACTION_KEYS or k in STATE_KEYS or k.startswith(("observation.state", "action."))
+    ]
 
 
-def _state_keys(clean: dict[str, np.ndarray]) -> list[str]:
-    return [k for k in clean if k.startswith("observation.state")]
+def _action_for(key: str, joints: dict[str, _Joint]) -> str | None:
+    """The action feature that commands the joints of state feature ``key`` (same width)."""
+    width = joints[key].x.shape[1]
+    return next((a for a in ACTION_KEYS if a in joints and joints[a].x.shape[1] == width), None)
+
+
+def _moves(jt: _Joint) -> np.ndarray:
+    """(E, D): the joint travels more than noise in the episode (and more than 5% of its range)."""
+    return jt.travel > np.maximum(jt.floor, 0.05 * jt.rng)
 
 
 def _frozen(
     data: ValueData,
-    clean: dict[str, np.ndarray],
-    stats: dict[str, dict[str, np.ndarray]],
+    joints: dict[str, _Joint],
     starts: np.ndarray,
     ends: np.ndarray,
     lengths: np.ndarray,
 ) -> list[Finding]:
+    """A whole feature, or one joint, exactly constant through an episode while it moves in most others."""
     findings = []
-    action = stats.get("action")
-    for key in _state_keys(clean):
-        st = stats[key]
-        moves = st["range"] > 0
+    n_ep = len(starts)
+    for key in _robot_keys(joints):
+        jt = joints[key]
+        moves = jt.rng > 0
         if not moves.any():
             continue
-        erange = st["emax"] - st["emin"]
-        still = (erange == 0) & moves  # (E, D): constant through the episode, though it moves elsewhere
+        still = (jt.travel == 0) & moves
         whole = still[:, moves].all(1) & (lengths > 1)
         for e in np.flatnonzero(whole):
             what = f"does not change through the whole episode ({int(lengths[e])} frames)"
             findings.append(
                 _finding(data, FROZEN_STATE, "warning", key, None, int(starts[e]), int(ends[e] - 1), what)
             )
-        if action is None or action["range"].shape != st["range"].shape:
+        if n_ep < 2:
             continue
-        action_moves = (action["emax"] - action["emin"]) > 0.05 * np.where(
-            action["range"] > 0, action["range"], np.inf
-        )
-        for e, j in zip(
-            *np.nonzero(still & action_moves & ~whole[:, None] & (lengths[:, None] > 1)), strict=True
-        ):
+        moving = _moves(jt)
+        others = (moving.sum(0)[None, :] - moving) / (n_ep - 1)  # share of the other episodes it moves in
+        suspicious = still & ~whole[:, None] & (lengths[:, None] > 1) & (others >= DATASET_SHARE)
+        for e, j in zip(*np.nonzero(suspicious), strict=True):
             what = (
-                f"does not change through the whole episode ({int(lengths[e])} frames) while "
-                f"action[{data.names['action'][j]}] moves"
+                f"stays at {jt.emin[e, j]:.6g} through the whole episode ({int(lengths[e])} frames) while it "
+                f"moves in {round(others[e, j] * (n_ep - 1))} of the {n_ep - 1} other episodes"
             )
             findings.append(
                 _finding(data, FROZEN_JOINT, "warning", key, int(j), int(starts[e]), int(ends[e] - 1), what)
@@ -247,23 +353,21 @@ def _frozen(
 
 def _idle(
     data: ValueData,
-    clean: dict[str, np.ndarray],
-    stats: dict[str, dict[str, np.ndarray]],
+    joints: dict[str, _Joint],
     starts: np.ndarray,
     ends: np.ndarray,
     lengths: np.ndarray,
     s: ValueCheckSettings,
 ) -> tuple[np.ndarray, np.ndarray, list[Finding]]:
-    """Frames at each episode's head/tail identical to its first/last frame (all checked features)."""
+    """Frames at each episode's head/tail identical to its first/last frame (all robot features)."""
     n = data.frames
-    robot = [k for k in clean if _is_robot(k)]
+    robot = _robot_keys(joints)
     head = np.ones(len(starts), dtype=np.int64)
     tail = np.ones(len(starts), dtype=np.int64)
     if not robot:
         return head, tail, []
-    columns = [clean[k] for k in robot]
-    tolerance = np.concatenate([stats[k]["range"] for k in robot]) * s.idle_tolerance
-    z = np.concatenate(columns, axis=1)
+    z = np.concatenate([joints[k].x for k in robot], axis=1)
+    tolerance = np.concatenate([np.maximum(joints[k].rng * s.idle_tolerance, 0) for k in robot])
     keep = tolerance > 0  # constant columns say nothing about motion
     z, tolerance = z[:, keep], tolerance[keep]
     if not z.shape[1]:
@@ -287,42 +391,116 @@ def _idle(
             if count > limit:
                 what = (
                     f"are {int(count)} identical frames ({count / data.fps:.2f} s, more than "
-                    f"values.max_idle_s={s.max_idle_s}): the episode {where} idle"
+                    f"values.max_idle_s={s.max_idle_s:g} s): the episode {where} idle"
                 )
                 findings.append(
-                    _finding(data, IDLE, "warning", "state/action", None, int(first), int(last), what)
+                    _finding(data, IDLE, "warning", "/".join(robot), None, int(first), int(last), what)
                 )
     return head, tail, findings
 
 
-def _jumps(
-    data: ValueData, key: str, x: np.ndarray, st: dict[str, np.ndarray], s: ValueCheckSettings
+def _frozen_frames(
+    data: ValueData,
+    joints: dict[str, _Joint],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    idle_head: np.ndarray,
+    idle_tail: np.ndarray,
+    s: ValueCheckSettings,
 ) -> list[Finding]:
+    """Runs of rows inside an episode where every state and action value repeats the previous row exactly,
+    ended by a catch-up step (the robot moved on while the recorder repeated itself)."""
+    robot = _robot_keys(joints)
+    if not robot or data.frames < 3 or not any(k in ACTION_KEYS for k in robot):
+        return []
+    z = np.concatenate([joints[k].x for k in robot], axis=1)
+    typical = np.concatenate([np.maximum(joints[k].typical, joints[k].floor) for k in robot])
+    period = max(int(joints[k].period.max()) for k in robot)
+    minimum = max(s.frozen_min_frames, 2 * period + 1)
+    repeat = np.r_[False, (z[1:] == z[:-1]).all(1) & (data.episode[1:] == data.episode[:-1])]
+    breaks = np.zeros(data.frames, dtype=bool)
+    breaks[starts] = True
+    first, last = _runs(repeat, breaks)
+    findings = []
+    for a, b in zip(first, last, strict=True):
+        frozen_from = a - 1  # the repeated frame itself
+        e = int(np.searchsorted(starts, a, side="right") - 1)
+        if b - frozen_from + 1 < minimum or b + 1 >= ends[e]:
+            continue  # short, or it runs to the end (the idle check reports a tail)
+        if frozen_from < starts[e] + idle_head[e]:
+            continue  # the idle head
+        catch_up = np.abs(z[b + 1] - z[b]) / typical
+        if not (catch_up >= s.frozen_catch_up).any():
+            continue  # a real pause: the motion resumes smoothly
+        what = (
+            f"repeat frame {int(data.frame[frozen_from])} exactly for {b - frozen_from} frames "
+            f"({(b - frozen_from) / data.fps:.2f} s), then step at once: the recording froze"
+        )
+        findings.append(
+            _finding(data, FROZEN_FRAMES, "warning", "/".join(robot), None, int(frozen_from), int(b), what)
+        )
+    return findings[:MAX_FINDINGS_PER_CHECK]
+
+
+def _jumps(
+    data: ValueData, key: str, jt: _Joint, starts: np.ndarray, same: np.ndarray, s: ValueCheckSettings
+) -> list[Finding]:
+    """Spikes (a large step and back: a dropped packet) and level shifts larger than the joint travels in
+    any other episode (an encoder wrap), measured between a sensor's updates."""
+    x = jt.x
     if x.shape[0] < 3:
         return []
-    same = data.episode[1:] == data.episode[:-1]
-    step = np.abs(np.diff(x, axis=0))
-    within = step[same]
-    if not within.size:
-        return []
-    typical = np.quantile(within, 0.9, axis=0)
-    threshold = np.maximum(s.jump_factor * typical, s.jump_min_fraction * st["range"])
-    hits = (step > threshold) & same[:, None] & (st["range"] > 0)
-    if not hits.any():
-        return []
+    n_ep = len(starts)
+    threshold = np.maximum.reduce([s.jump_factor * jt.typical, s.jump_min_fraction * jt.rng, 5 * jt.floor])
+    travel = jt.travel
+    order = np.sort(travel, axis=0)
+    top1 = order[-1]
+    top2 = order[-2] if n_ep > 1 else np.full(x.shape[1], np.inf)
+    other = np.where(travel >= top1[None, :], top2[None, :], top1[None, :])  # (E, D) largest elsewhere
+    episode_pos = np.searchsorted(starts, np.arange(x.shape[0]), side="right") - 1
+    diff = np.diff(x, axis=0)
     findings = []
-    rows, cols = np.nonzero(hits)
-    for j in np.unique(cols):
-        picked = rows[cols == j]
-        episodes = data.episode[picked]
-        for e in np.unique(episodes)[:MAX_FINDINGS_PER_CHECK]:
-            r = picked[episodes == e]
-            biggest = float(step[r, j].max())
-            what = (
-                f"jumps by {biggest:.4g} between frames {len(r)} time(s) (its usual change is "
-                f"{typical[j]:.3g}, range {st['range'][j]:.4g})"
+    for j in np.flatnonzero((np.abs(diff) > threshold).any(0) & (jt.rng > 0)):
+        idx = np.flatnonzero((diff[:, j] != 0) & same)  # the sub-sampled series: one step per update
+        step = diff[idx, j]
+        big = np.flatnonzero(np.abs(step) > threshold[j])
+        reported: list[tuple[int, int, float, str]] = []
+        skip = -1
+        for i in big:
+            if i <= skip:
+                continue
+            r = int(idx[i])
+            e = int(episode_pos[r])
+            size = float(abs(step[i]))
+            nxt = i + 1
+            if (
+                nxt < idx.size
+                and episode_pos[idx[nxt]] == e
+                and idx[nxt] - r <= 2 * int(jt.period[j]) + 1
+                and np.sign(step[nxt]) == -np.sign(step[i])
+                and abs(step[nxt]) > 0.5 * size
+                and size > 0.5 * other[e, j]
+            ):
+                reported.append((r, int(idx[nxt]) + 1, size, "spike"))
+                skip = nxt
+            elif size > other[e, j]:
+                reported.append((r, r + 1, size, "shift"))
+        by_episode: dict[int, list[tuple[int, int, float, str]]] = {}
+        for item in reported:
+            by_episode.setdefault(int(episode_pos[item[0]]), []).append(item)
+        for items in list(by_episode.values())[:MAX_FINDINGS_PER_CHECK]:
+            a, b, size, kind = max(items, key=lambda t: t[2])
+            e = int(episode_pos[a])
+            shape = (
+                f"jumps by {size:.4g} and back within {int(data.frame[b]) - int(data.frame[a])} frames "
+                "(a spike: a dropped or garbled reading)"
+                if kind == "spike"
+                else f"jumps by {size:.4g} in one step and stays there, more than it travels in any other "
+                f"episode ({other[e, j]:.4g}): an encoder wrap or offset"
             )
-            findings.append(_finding(data, JUMP, "warning", key, int(j), int(r[0]), int(r[-1] + 1), what))
+            more = f"; {len(items)} such jumps in the episode" if len(items) > 1 else ""
+            what = f"{shape} (its usual change between updates is {jt.typical[j]:.3g}){more}"
+            findings.append(_finding(data, JUMP, "warning", key, int(j), a, b, what))
     return findings
 
 
@@ -344,34 +522,45 @@ def _runs(mask: np.ndarray, breaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 def _saturation(
     data: ValueData,
     key: str,
-    x: np.ndarray,
-    st: dict[str, np.ndarray],
+    joints: dict[str, _Joint],
     starts: np.ndarray,
-    idle_head: np.ndarray,
-    idle_tail: np.ndarray,
+    ends: np.ndarray,
     s: ValueCheckSettings,
+    ctx: ScanContext,
 ) -> list[Finding]:
+    """A state joint pinned at its dataset min/max for seconds, inside an episode, while its action goes
+    past that limit: the joint is clipped. A joint resting at a limit (a hand open at 1.0, an arm at its
+    rest pose at an episode's start or end) has an action that stays within it; a gripper holding an
+    object is exempt."""
+    action_key = _action_for(key, joints)
+    jt = joints[key]
     limit = max(2, round(s.saturation_s * data.fps))
-    if x.shape[0] < limit:
+    if action_key is None or jt.x.shape[0] < limit:
         return []
-    breaks = np.zeros(x.shape[0], dtype=bool)
+    act = joints[action_key]
+    breaks = np.zeros(jt.x.shape[0], dtype=bool)
     breaks[starts] = True
-    grippers = set(_gripper_joints(data, key, ScanContext(settings=s)))
-    ends = np.r_[starts[1:], x.shape[0]]
+    grippers = set(_gripper_joints(data, key, ctx))
+    episode_pos = np.searchsorted(starts, np.arange(jt.x.shape[0]), side="right") - 1
     findings = []
-    for j in np.flatnonzero(st["range"] > 0):
+    for j in np.flatnonzero(jt.rng > 0):
         if j in grippers:
-            continue  # a gripper fully open or closed for seconds is normal
-        for bound, label in ((st["max"][j], "maximum"), (st["min"][j], "minimum")):
-            first, last = _runs(x[:, j] == bound, breaks)
+            continue
+        for bound, label, sign in ((jt.mx[j], "maximum", 1.0), (jt.mn[j], "minimum", -1.0)):
+            first, last = _runs(jt.x[:, j] == bound, breaks)
             long = (last - first + 1) >= limit
             for a, b in zip(first[long], last[long], strict=True):
-                e = np.searchsorted(starts, a, side="right") - 1
-                if b < starts[e] + idle_head[e] or a >= ends[e] - idle_tail[e]:
-                    continue  # inside the episode's idle head/tail (the idle check reports those)
+                e = int(episode_pos[a])
+                if a == starts[e] or b == ends[e] - 1:
+                    continue  # resting at a limit at the episode's start or end (the rest pose)
+                commanded = act.x[a : b + 1, j]
+                beyond = float(sign * (commanded.max() if sign > 0 else commanded.min()) - sign * bound)
+                if beyond <= max(act.floor[j], 0.05 * jt.rng[j]):
+                    continue  # the action does not go past it: the joint is parked at its limit
                 what = (
                     f"stays at its dataset {label} {bound:.6g} for {b - a + 1} frames "
-                    f"({(b - a + 1) / data.fps:.2f} s): saturated or clipped"
+                    f"({(b - a + 1) / data.fps:.2f} s) while {action_key}[{data.names[action_key][j]}] goes "
+                    f"{beyond:.4g} past it: clipped at a limit"
                 )
                 findings.append(_finding(data, SATURATION, "warning", key, int(j), int(a), int(b), what))
     return findings
@@ -379,24 +568,23 @@ def _saturation(
 
 def _gripper(
     data: ValueData,
-    clean: dict[str, np.ndarray],
-    stats: dict[str, dict[str, np.ndarray]],
+    joints: dict[str, _Joint],
     starts: np.ndarray,
     ends: np.ndarray,
     ctx: ScanContext,
 ) -> list[Finding]:
-    key = next((k for k in ("observation.state", "action") if k in clean), None)
+    key = next((k for k in (*STATE_KEYS, *ACTION_KEYS) if k in joints), None)
     if key is None:
         return []
-    st = stats[key]
+    jt = joints[key]
     findings = []
     for j in _gripper_joints(data, key, ctx):
-        full = float(st["range"][j])
+        full = float(jt.rng[j])
         if full <= 0:
             continue  # constant over the dataset: the constant_joint check reports it
-        travel = st["emax"][:, j] - st["emin"][:, j]
-        moves = st["range"] > 0
-        frozen = ((st["emax"] - st["emin"])[:, moves] == 0).all(1)  # the frozen_state check reports those
+        travel = jt.travel[:, j]
+        moves = jt.rng > 0
+        frozen = (jt.travel[:, moves] == 0).all(1)  # the frozen_state check reports those
         for e in np.flatnonzero((travel < ctx.settings.gripper_min_fraction * full) & ~frozen):
             what = (
                 f"never opens or closes: it travels {travel[e]:.4g}, "
@@ -408,19 +596,79 @@ def _gripper(
     return findings
 
 
-def _stats(data: ValueData, ctx: ScanContext, starts: np.ndarray, lengths: np.ndarray) -> list[Finding]:
-    """meta/stats.json against the whole data; a v2.1 source's per-episode stats against each episode."""
+def _dataset_level(data: ValueData, warnings: list[Finding], n_episodes: int) -> list[Finding]:
+    """Warnings shared by most episodes (same check, feature and joint) become one finding for the
+    dataset: a property of the recording, not of some episodes, so it flags no episode."""
+    if n_episodes < 2:
+        return warnings
+    groups: dict[tuple[str, str, str | None], list[Finding]] = {}
+    for f in warnings:
+        groups.setdefault((f.check, f.feature, f.joint), []).append(f)
+    out = []
+    need = max(2, math.ceil(DATASET_SHARE * n_episodes))
+    for (_check, key, joint), found in groups.items():
+        episodes = sorted({f.episode for f in found if f.episode is not None})
+        if len(episodes) < need:
+            out += found
+            continue
+        label = f"{key}[{joint}]" if joint is not None else key
+        message = (
+            f"{data.root}/data: {label} shows this in {len(episodes)} of {n_episodes} episodes, so it is a "
+            f"property of the recording (said once, no episode flagged); the first: {found[0].message}"
+        )
+        out.append(replace(found[0], message=message, episode=None, first_frame=None, last_frame=None))
+    return out
+
+
+def _rates(data: ValueData, joints: dict[str, _Joint]) -> list[Finding]:
+    """Information, once per feature and rate: joints streamed below the dataset fps."""
+    findings = []
+    for key, jt in joints.items():
+        for k in sorted({int(p) for p in jt.period if p > 1}):
+            members = [int(j) for j in np.flatnonzero(jt.period == k)]
+            names = data.names[key]
+            label = key if len(members) == len(names) else f"{key}[{_span(names, members)}]"
+            message = (
+                f"{label} ({len(members)} of {len(names)} joints) updates at ~{data.fps / k:.3g} Hz: each "
+                f"value is held for ~{k} frames of the {data.fps:g} fps data, then steps (jumps are measured "
+                "between its updates)."
+            )
+            findings.append(Finding(RATE, "ok", message, key, names[members[0]]))
+    return findings
+
+
+def _fmt_pair(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` printed with the fewest significant digits (at least 6) that tell them apart."""
+    for digits in range(6, 18):
+        fa, fb = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        if fa != fb:
+            return fa, fb
+    return repr(a), repr(b)
+
+
+def _stats(
+    data: ValueData,
+    ctx: ScanContext,
+    starts: np.ndarray,
+    lengths: np.ndarray,
+    floors: dict[str, np.ndarray],
+) -> list[Finding]:
+    """meta/stats.json against the whole data; a v2.1 source's per-episode stats against each episode.
+    A value disagrees when it is off by more than ``stats_tolerance`` x the joint's std (at least its
+    motion floor): what shifts or scales the normalised values materially, not a recorder's float32
+    rounding on a joint that sits still at 152.4."""
     findings = []
     tol = ctx.settings.stats_tolerance
     for key, x in data.features.items():
         if not np.isfinite(x).all():
             continue  # the NaN check reports it; stats of NaN data are NaN anyway
         std = x.std(0)
+        scale = np.maximum(std, floors[key]) * tol
         computed = {"mean": x.mean(0), "std": std, "min": x.min(0), "max": x.max(0)}
         given = (ctx.stats_json or {}).get(key)
         if isinstance(given, dict):
             for stat, value in computed.items():
-                findings += _compare_stat(data, ctx.stats_label, key, stat, given.get(stat), value, std, tol)
+                findings += _compare_stat(data, ctx.stats_label, key, stat, given.get(stat), value, scale)
             count = given.get("count")
             if isinstance(count, list) and count and count[0] != data.frames and not data.unreadable:
                 findings.append(
@@ -428,7 +676,7 @@ def _stats(data: ValueData, ctx: ScanContext, starts: np.ndarray, lengths: np.nd
                         STATS,
                         "error",
                         f"{data.root}/{ctx.stats_label}: {key} count is {count[0]} but the data has "
-                        f"{data.frames} frames",
+                        f"{data.frames} frames.",
                         key,
                         file=ctx.stats_label,
                     )
@@ -457,16 +705,16 @@ def _stats(data: ValueData, ctx: ScanContext, starts: np.ndarray, lengths: np.nd
             got = values[ok]
             if ref.shape != got.shape:
                 continue
-            scale = np.maximum(std, 1e-6) * tol + 1e-6 + 1e-6 * np.abs(got)
-            bad = np.abs(ref - got) > scale
+            bad = ~(np.abs(ref - got) <= scale)
             for i, j in zip(*np.nonzero(bad), strict=True):
                 e = int(ep_ids[ok][i])
+                shown, real = _fmt_pair(float(ref[i, j]), float(got[i, j]))
                 findings.append(
                     Finding(
                         STATS,
                         "error",
                         f"{data.root}/meta/episodes_stats.jsonl: episode {e} {key}[{data.names[key][j]}] "
-                        f"{stat} is {ref[i, j]:.6g} but the episode's data gives {got[i, j]:.6g}",
+                        f"{stat} is {shown} but the episode's data gives {real}.",
                         key,
                         data.names[key][j],
                         episode=e,
@@ -483,8 +731,7 @@ def _compare_stat(
     stat: str,
     given: Any,
     value: np.ndarray,
-    std: np.ndarray,
-    tol: float,
+    scale: np.ndarray,
 ) -> list[Finding]:
     try:
         ref = np.asarray(given, dtype=np.float64).reshape(-1)
@@ -497,22 +744,24 @@ def _compare_stat(
                 STATS,
                 "error",
                 f"{data.root}/{label}: {key} {stat} is {given!r:.60} (shape {shape}), expected "
-                f"{value.shape[0]} numbers",
+                f"{value.shape[0]} numbers.",
                 key,
                 file=label,
             )
         ]
-    scale = np.maximum(std, 1e-6) * tol + 1e-6 + 1e-6 * np.abs(value)
     bad = ~(np.abs(ref - value) <= scale)
-    return [
-        Finding(
-            STATS,
-            "error",
-            f"{data.root}/{label}: {key}[{data.names[key][j]}] {stat} is {ref[j]:.6g} but the data "
-            f"gives {value[j]:.6g}",
-            key,
-            data.names[key][j],
-            file=label,
+    out = []
+    for j in np.flatnonzero(bad):
+        shown, real = _fmt_pair(float(ref[j]), float(value[j]))
+        out.append(
+            Finding(
+                STATS,
+                "error",
+                f"{data.root}/{label}: {key}[{data.names[key][j]}] {stat} is {shown} but the data gives "
+                f"{real}.",
+                key,
+                data.names[key][j],
+                file=label,
+            )
         )
-        for j in np.flatnonzero(bad)
-    ]
+    return out
