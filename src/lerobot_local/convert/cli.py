@@ -51,6 +51,11 @@ class ConvertCLIConfig:
     episodes: list[int] | None = None
     # Leave these source episode indices out (e.g. damaged ones): [0,3,6]. The output is renumbered 0..N-1.
     exclude_episodes: list[int] | None = None
+    # Write timestamps = frame_index / fps into the new copy (for clock-stamped or jittered recordings);
+    # how far each episode's timestamps moved goes into the log and --report_json. The input is not changed.
+    retime: bool = False
+    # Convert although the value checks found errors (NaN/Inf, stats that disagree with the data).
+    allow_value_errors: bool = False
 
 
 def _help_text() -> str:
@@ -63,11 +68,15 @@ def _help_text() -> str:
         "usage: lerobot-convert-local --input=SRC --output=DST [--overwrite=false] [--dry_run=false]",
         "       [--verify=quick|full|none] [--converter=auto|NAME] [--stats=source|recompute]",
         "       [--data_file_size_mb=100] [--video_file_size_mb=200] [--report_json=PATH]",
-        "       [--episodes=[0,1,2] | --exclude_episodes=[0,3,6]]",
+        "       [--episodes=[0,1,2] | --exclude_episodes=[0,3,6]] [--retime=false]",
+        "       [--allow_value_errors=false]",
         "",
         "A source with problems is refused with every problem listed at once (grouped, counted; the first",
         "line says how many), nothing written, exit 1; when every problem belongs to some episodes the",
-        "message ends with the --exclude_episodes=[...] flag that converts the others.",
+        "message ends with the --exclude_episodes=[...] flag that converts the others (and --stats=recompute",
+        "or --retime=true where they are the fix). Value errors (NaN/Inf, stats that disagree with the data)",
+        "are problems too, unless --allow_value_errors=true. A v3.0 dataset is re-written with recomputed",
+        "stats by --converter=local_v30_restats --stats=recompute (a new copy; the input is never changed).",
         "",
         "Dashes or underscores both work (--dry-run = --dry_run). Converters registered:",
     ]
@@ -169,11 +178,13 @@ def main(argv: list[str] | None = None) -> int:
             verify=cfg.verify,
             episodes=cfg.episodes,
             exclude_episodes=cfg.exclude_episodes,
+            allow_value_errors=cfg.allow_value_errors,
             write=WriteOptions(
                 data_file_size_mb=cfg.data_file_size_mb,
                 video_file_size_mb=cfg.video_file_size_mb,
                 recompute_stats=cfg.stats == "recompute",
                 progress=cfg.progress,
+                retime=cfg.retime,
             ),
         )
         logger.info("converting %s with %s", cfg.input, name)
@@ -228,6 +239,16 @@ def _print_summary(report, seconds: float) -> None:
         )
     lines.extend(f"  ok: {check}" for check in report.checks_passed)
     lines.extend(f"  note: {note}" for note in report.notes)
+    if report.retimed:
+        moved = sorted(report.retimed.items(), key=lambda item: -item[1]["max_s"])
+        lines.append(
+            "  re-timed (timestamps = frame_index / fps), moved max/mean s per episode: "
+            + ", ".join(f"{ep}: {r['max_s']:.4f}/{r['mean_s']:.4f}" for ep, r in moved[:10])
+            + (" ..." if len(moved) > 10 else "")
+        )
+    if report.warnings:
+        lines.append(f"  warnings ({len(report.warnings)}, all in --report_json):")
+        lines.extend(f"    {w['file']}: {w['problem']}; {w['fix']}" for w in report.warnings[:5])
     print("\n".join(lines))
 
 

@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lerobot_local.convert.errors import ConversionError, ConversionProblems
-from lerobot_local.convert.scan import scan_source
+from lerobot_local.convert.errors import ConversionError, ConversionProblems, Problem
+from lerobot_local.convert.scan import GROUP_FLAGS, scan_source
 from lerobot_local.convert.source import SourceDataset, read_source
+from lerobot_local.convert.values import value_problems
 from lerobot_local.convert.writer import WriteOptions, plan_tasks, write_dataset
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
@@ -41,6 +42,8 @@ class ConvertJob:
     # Source episode indices to convert (None: all) and to leave out (None: none); at most one of the two.
     episodes: list[int] | None = None
     exclude_episodes: list[int] | None = None
+    # Convert although the value checks found errors (NaN/Inf, stats that disagree with the data).
+    allow_value_errors: bool = False
 
 
 @dataclass
@@ -66,10 +69,16 @@ class ConversionReport:
     verification: dict[str, Any] = field(default_factory=dict)
     checks_passed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # what does not stop a conversion but a lab should look at (a black camera, value warnings)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    # value errors converted anyway with --allow_value_errors=true
+    value_errors: list[dict[str, Any]] = field(default_factory=list)
+    # source episode -> how far --retime=true moved its timestamps: {"max_s": ..., "mean_s": ...}
+    retimed: dict[int, dict[str, float]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         data = asdict(self)
-        for key in ("renumbered_episodes", "renumbered_tasks", "episode_map"):
+        for key in ("renumbered_episodes", "renumbered_tasks", "episode_map", "retimed"):
             data[key] = {str(k): v for k, v in data[key].items()}
         return json.dumps(data, indent=2)
 
@@ -203,29 +212,119 @@ def exclusion_hint(job: ConvertJob, src_all: SourceDataset, kept: SourceDataset,
     rest = [ep.index for ep in kept.episodes if ep.index not in set(bad)]
     if not rest:
         return "no episode is free of problems: restore the files named above"
-    if job.episodes is not None:
-        flag = f"--episodes={_list_flag(rest)}"
-    else:
-        excluded = sorted(set(job.exclude_episodes or []) | set(bad))
-        flag = f"--exclude_episodes={_list_flag(excluded)}"
     return (
         f"to convert the other {len(rest)} of {len(src_all.episodes)} episodes, run the same command "
-        f"with {flag}"
+        f"with {_keep_flag(job, kept, bad)}"
     )
 
 
+def _keep_flag(job: ConvertJob, kept: SourceDataset, bad: list[int]) -> str:
+    if job.episodes is not None:
+        return f"--episodes={_list_flag([ep.index for ep in kept.episodes if ep.index not in set(bad)])}"
+    return f"--exclude_episodes={_list_flag(sorted(set(job.exclude_episodes or []) | set(bad)))}"
+
+
+def problems_hint(
+    job: ConvertJob, src_all: SourceDataset, src: SourceDataset, problems: list[Problem]
+) -> str | None:
+    """The command-line change that converts the rest: a flag that fixes some groups (--stats=recompute,
+    --retime=true), the episodes to leave out for the others; None when a problem belongs to no episode."""
+    if any(p.episode is None and p.group not in GROUP_FLAGS for p in problems):
+        return None
+    flags = sorted({GROUP_FLAGS[p.group] for p in problems if p.group in GROUP_FLAGS})
+    bad = sorted({p.episode for p in problems if p.group not in GROUP_FLAGS and p.episode is not None})
+    if not bad:
+        return f"run the same command with {' '.join(flags)}"
+    if not [ep for ep in src.episodes if ep.index not in set(bad)]:
+        return "no episode is free of problems: restore the files named above"
+    rest = len(src.episodes) - len(bad)
+    return (
+        f"to convert the other {rest} of {len(src_all.episodes)} episodes, run the same command with "
+        + " ".join([_keep_flag(job, src, bad), *flags])
+    )
+
+
+@dataclass
+class Findings:
+    """Everything a scan found that does not refuse the conversion."""
+
+    warnings: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    value_errors: list[Problem] = field(default_factory=list)  # allowed with --allow_value_errors=true
+
+
 def find_problems(
-    job: ConvertJob, src_all: SourceDataset, src: SourceDataset, deep: bool
+    job: ConvertJob, src_all: SourceDataset, src: SourceDataset, deep: bool, found: Findings | None = None
 ) -> ConversionProblems | None:
-    """Every problem of the episodes to convert, as one error (None when there is none)."""
-    problems = scan_source(src, deep=deep, recompute_stats=job.write.recompute_stats)
+    """Every problem of the episodes to convert, as one error (None when there is none).
+
+    Structure first (files, columns, timestamps, video streams); then the value checks (NaN/Inf, stats)
+    on the episodes whose files are readable, refused unless ``job.allow_value_errors``.
+    """
+    found = found if found is not None else Findings()
+    problems = _scan(job, src, deep, found)
+    if problems and not deep:  # refusing anyway: look deeper, so that the refusal lists every problem
+        found.warnings.clear()
+        problems = _scan(job, src, True, found)
+    broken = {p.episode for p in problems if p.episode is not None and p.group not in GROUP_FLAGS}
+    readable = src.select([ep.index for ep in src.episodes if ep.index not in broken])
+    values = (
+        value_problems(readable, recompute_stats=job.write.recompute_stats) if readable.episodes else None
+    )
+    if values is not None:
+        found.warnings += values.warnings
+        if job.allow_value_errors:
+            found.value_errors += values.errors
+        else:
+            problems += values.errors
     if not problems:
         return None
-    if not deep:  # refusing anyway: look deeper, so that the refusal lists every problem, not the first kind
-        problems = scan_source(src, deep=True, recompute_stats=job.write.recompute_stats)
-    bad = sorted({p.episode for p in problems if p.episode is not None})
-    hint = exclusion_hint(job, src_all, src, bad) if all(p.episode is not None for p in problems) else None
-    return ConversionProblems(src.root, problems, hint)
+    return ConversionProblems(src.root, problems, problems_hint(job, src_all, src, problems))
+
+
+def _scan(job: ConvertJob, src: SourceDataset, deep: bool, found: Findings) -> list[Problem]:
+    return scan_source(
+        src,
+        deep=deep,
+        recompute_stats=job.write.recompute_stats,
+        retime=job.write.retime,
+        warnings=found.warnings,
+        notes=found.notes,
+    )
+
+
+def _problem_dict(problem: Problem) -> dict[str, Any]:
+    error = problem.error
+    return {
+        "group": problem.group,
+        "episode": problem.episode,
+        "file": error.path,
+        "problem": error.problem,
+        "fix": error.fix,
+    }
+
+
+def _record_findings(report: ConversionReport, src: SourceDataset, found: Findings, job: ConvertJob) -> None:
+    """Notes, warnings and allowed value errors into the report (and the log, once each)."""
+    for note in [*src.notes, *found.notes]:
+        if note not in report.notes:
+            report.notes.append(note)
+    report.warnings = [_problem_dict(w) for w in found.warnings]
+    for warning in found.warnings[:20]:
+        logger.warning("%s", warning.error)
+    if len(found.warnings) > 20:
+        logger.warning("... and %d more warnings (see --report_json)", len(found.warnings) - 20)
+    if found.value_errors:
+        report.value_errors = [_problem_dict(e) for e in found.value_errors]
+        episodes = sorted({e.episode for e in found.value_errors if e.episode is not None})
+        note = (
+            f"converted DESPITE {len(found.value_errors)} value error(s) in episode(s) "
+            f"{_list_flag(episodes)} "
+            "because of --allow_value_errors=true: training on them may give NaN losses or wrong "
+            "normalisation"
+        )
+        report.notes.append(note)
+        logger.warning("%s", note)
 
 
 def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
@@ -246,10 +345,19 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
     kept = {ep.index for ep in src.episodes}
     report.excluded_episodes = [ep.index for ep in src_all.episodes if ep.index not in kept]
     report.episode_map = {ep.index: new for new, ep in enumerate(src.episodes)}
-    problems = find_problems(job, src_all, src, deep=job.dry_run)
+    found = Findings()
+    problems = find_problems(job, src_all, src, deep=job.dry_run, found=found)
     if problems is not None:
         raise problems
+    _record_findings(report, src, found, job)
     report.checks_passed.append("metadata of the source is complete and consistent")
+    report.checks_passed.append(
+        "every episode's timestamps are frame_index / fps, as LeRobot's loader needs"
+        if not job.write.retime
+        else "timestamps re-timed to frame_index / fps (--retime=true)"
+    )
+    if not (job.allow_value_errors and found.value_errors):
+        report.checks_passed.append("values: no NaN/Inf, stats agree with the data")
     if job.dry_run:
         report.checks_passed.append("every episode's video stream has the right frame count and rate")
         report.extra_files = {str(p.relative_to(src_root)): "(would be copied)" for p in src.extra_files}
@@ -268,26 +376,20 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
             shutil.rmtree(tmp, ignore_errors=True)
             problems = find_problems(job, src_all, src, deep=True)
             raise (problems or exc) from exc
+        report.retimed = written.retimed
+        if written.retimed:
+            _log_retimed(written.retimed)
         report.seconds["convert"] = round(time.perf_counter() - started, 3)
         report.files_written = written.files_written
         report.bytes_written = written.bytes_written
         report.renumbered_episodes = written.renumbered_episodes
         report.renumbered_tasks = written.renumbered_tasks
         report.extra_files = written.extra_files
-        report.notes.extend(written.notes)
+        report.notes.extend(n for n in written.notes if n not in report.notes)
         report.checks_passed.append("every episode's rows and video frame counts match meta/episodes.jsonl")
         if job.verify != "none":
-            from lerobot_local.convert.verify import verify_conversion
-
             verify_started = time.perf_counter()
-            result = verify_conversion(
-                src,
-                tmp,
-                job.verify,
-                written.renumbered_episodes,
-                plan_tasks(src),
-                progress=job.write.progress,
-            )
+            result = _verify(src, tmp, job, written.renumbered_episodes)
             report.seconds["verify"] = round(time.perf_counter() - verify_started, 3)
             report.verification = asdict(result)
             report.checks_passed.extend(result.checks)
@@ -303,3 +405,41 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
         raise
     report.seconds["total"] = round(time.perf_counter() - started, 3)
     return report
+
+
+def _verify(src: SourceDataset, tmp: Path, job: ConvertJob, renumbered: dict[int, int]) -> Any:
+    """Load the new copy with the installed LeRobot; anything LeRobot raises becomes a ConversionError."""
+    from lerobot_local.convert.verify import verify_conversion  # imports LeRobot (seconds)
+
+    try:
+        return verify_conversion(
+            src,
+            tmp,
+            job.verify,
+            renumbered,
+            plan_tasks(src),
+            progress=job.write.progress,
+            retime=job.write.retime,
+        )
+    except ConversionError:
+        raise
+    except Exception as exc:  # LeRobot's loader: FrameTimestampError, ValueError, KeyError, ...
+        raise ConversionError(
+            job.output,
+            f"LeRobot cannot read the converted copy ({type(exc).__name__}: {str(exc)[:300]}); nothing was "
+            "written (the scan before writing missed this problem of the source)",
+            "run `lerobot-local check` on the source to find the episode, leave it out with "
+            "--exclude_episodes=[...], and report this as a bug of lerobot-convert-local",
+        ) from exc
+
+
+def _log_retimed(retimed: dict[int, dict[str, float]]) -> None:
+    worst = max(retimed.items(), key=lambda item: item[1]["max_s"])
+    logger.info(
+        "--retime=true: timestamps of %d episode(s) rewritten as frame_index / fps; they moved by up to "
+        "%.4f s (episode %d), %.4f s on average (per episode in --report_json)",
+        len(retimed),
+        worst[1]["max_s"],
+        worst[0],
+        sum(r["mean_s"] for r in retimed.values()) / len(retimed),
+    )

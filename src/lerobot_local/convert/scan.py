@@ -1,10 +1,12 @@
 """Find every problem of a v2.x source's episode files at once, before anything is written.
 
-``quick`` (before every conversion): each episode's parquet file exists and its footer says the rows and
-columns meta/ declares; each video file exists; each episode has stats. ``deep`` (the dry run, and after the
-writer met a problem): also the index columns of each parquet file and each video's stream (frames, rate,
-encoding), i.e. everything the writer would stop at. Each problem names the file, the episode and the fix;
-the caller turns the list into one :class:`ConversionProblems` error.
+``quick`` (before every conversion): each episode's parquet file exists, its footer says the rows and
+columns meta/ declares (types castable, absent index columns derivable), its index columns and timestamps
+are what LeRobot's loader accepts; each video file exists; each episode has stats. ``deep`` (the dry run,
+and after the writer met a problem): also every list column's width and each video's stream (frames,
+rate, encoding), i.e. everything the writer would stop at, and a camera that is black in an episode (a
+warning). Each problem names the file, the episode and the fix; the caller turns the list into one
+:class:`ConversionProblems` error.
 """
 
 from __future__ import annotations
@@ -16,22 +18,44 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from lerobot_local.convert.columns import data_columns, declared_width, plan_columns, ragged
 from lerobot_local.convert.errors import ConversionError, Problem
-from lerobot_local.convert.source import SourceDataset, SourceEpisode
+from lerobot_local.convert.source import STATS_GROUP, SourceDataset, SourceEpisode
+from lerobot_local.convert.timing import timing_issue
 
 MISSING = "missing files"
 UNREADABLE = "unreadable files"
 LENGTHS = "episode lengths"
 COLUMNS = "columns"
 VIDEO = "video streams"
-STATS = "stats"
+STATS = STATS_GROUP
+GAPS = "timestamp gaps"
+CLOCK = "timestamps"  # rows off k / fps without a gap: --retime=true is the fix
+BLACK = "black camera"
+RETIME_FIX = (
+    "convert with --retime=true, which writes timestamps = frame_index / fps into the new copy (the source "
+    "is not changed) and reports how far each episode's timestamps moved"
+)
+# the flag that makes a group's problems go away (the others need the episode left out or the file restored)
+GROUP_FLAGS = {STATS: "--stats=recompute", CLOCK: "--retime=true"}
 
 
 def scan_source(
-    src: SourceDataset, deep: bool, recompute_stats: bool = False, progress: bool = False
+    src: SourceDataset,
+    deep: bool,
+    recompute_stats: bool = False,
+    progress: bool = False,
+    retime: bool = False,
+    warnings: list[Problem] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Problem]:
-    """Every problem of the episodes of ``src`` (an empty list when the writer can convert them all)."""
-    problems: list[Problem] = []
+    """Every problem of the episodes of ``src`` (an empty list when the writer can convert them all).
+
+    ``retime``: timestamps off k / fps are no problem (the writer rewrites them). ``warnings`` collects
+    what does not stop a conversion (a black camera, deep only); ``notes`` what the writer will derive or
+    cast (each said once).
+    """
+    problems: list[Problem] = [p for p in src.problems if not (recompute_stats and p.group == STATS)]
     if not recompute_stats:
         stats_path = src.root / "meta" / "episodes_stats.jsonl"
         problems += [
@@ -46,17 +70,13 @@ def scan_source(
             )
             for index in src.missing_stats
         ]
-    required = [k for k, f in src.features.items() if f["dtype"] != "video"]
-    task_ids = np.asarray(sorted(src.tasks), dtype=np.int64)
-    first_schema: pa.Schema | None = None
+    said: list[str] = notes if notes is not None else []
     first_video: dict[str, object] = {}
     bar = tqdm(src.episodes, desc="scan", unit="ep", disable=not progress, leave=False)
     for ep in bar:
-        found, schema = _scan_data(src, ep, required, task_ids, deep, first_schema)
-        first_schema = first_schema or schema
-        problems += found
+        problems += _scan_data(src, ep, deep, retime, said)
         for key in src.video_keys:
-            problems += _scan_video(src, ep, key, deep, first_video)
+            problems += _scan_video(src, ep, key, deep, first_video, warnings)
     return problems
 
 
@@ -64,71 +84,96 @@ def _problem(group: str, path: Path, what: str, fix: str, episode: int) -> Probl
     return Problem(group, ConversionError(path, what, fix), episode)
 
 
+UNREADABLE_FIX = "restore the file from your backup (it may be truncated)"
+
+
 def _scan_data(
-    src: SourceDataset,
-    ep: SourceEpisode,
-    required: list[str],
-    task_ids: np.ndarray,
-    deep: bool,
-    first_schema: pa.Schema | None,
-) -> tuple[list[Problem], pa.Schema | None]:
-    path = src.data_file(ep.index)
+    src: SourceDataset, ep: SourceEpisode, deep: bool, retime: bool, notes: list[str]
+) -> list[Problem]:
+    try:
+        path = src.data_file(ep.index)
+    except ConversionError as exc:
+        return [Problem(MISSING, exc, ep.index)]
     if not path.is_file():
         fix = "restore the episode's parquet file from your backup"
-        return [_problem(MISSING, path, "is missing", fix, ep.index)], None
+        return [_problem(MISSING, path, "is missing", fix, ep.index)]
     try:
         pfile = pq.ParquetFile(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        fix = "restore the file from your backup (it may be truncated)"
-        return [_problem(UNREADABLE, path, f"is not a readable parquet file ({exc})", fix, ep.index)], None
-    problems = []
-    names = pfile.schema_arrow.names
-    missing = [c for c in required if c not in names]
-    if missing:
-        problems.append(
-            _problem(
-                COLUMNS,
-                path,
-                f"lacks the column(s) {', '.join(missing)} declared in meta/info.json",
-                "restore the file, or remove those features from meta/info.json",
-                ep.index,
-            )
-        )
-    if pfile.metadata.num_rows != ep.length:
+        schema = pfile.schema_arrow
+        rows = pfile.metadata.num_rows
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        return [
+            _problem(UNREADABLE, path, f"is not a readable parquet file ({exc})", UNREADABLE_FIX, ep.index)
+        ]
+    plan = plan_columns(src, schema, ep)
+    problems = [_problem(COLUMNS, path, what, fix, ep.index) for what, fix in plan.problems]
+    notes += [n for n in plan.notes if n not in notes]
+    if rows != ep.length:
         problems.append(
             _problem(
                 LENGTHS,
                 path,
-                f"has {pfile.metadata.num_rows} rows but meta/episodes.jsonl says "
-                f"episode {ep.index} has length {ep.length}",
+                f"has {rows} rows but meta/episodes.jsonl says episode {ep.index} has length {ep.length}",
                 "correct 'length' in meta/episodes.jsonl or restore the parquet file",
                 ep.index,
             )
         )
-    schema = pa.schema([pfile.schema_arrow.field(c) for c in required if c in names])
-    if deep and not problems:
-        problems += _scan_columns(path, pfile, ep, task_ids, schema, first_schema)
-    return problems, schema if not missing else None
-
-
-def _scan_columns(
-    path: Path,
-    pfile: pq.ParquetFile,
-    ep: SourceEpisode,
-    task_ids: np.ndarray,
-    schema: pa.Schema,
-    first_schema: pa.Schema | None,
-) -> list[Problem]:
-    """The index columns the writer renumbers, and the column types it concatenates."""
+    wanted = [c for c in ("episode_index", "task_index", "timestamp") if c in schema.names]
+    if deep:
+        wanted += [c for c in data_columns(src) if c in schema.names and declared_width(src, c) > 1]
     try:
-        table = pfile.read(columns=["episode_index", "task_index"])
-    except (pa.ArrowInvalid, OSError) as exc:
-        fix = "restore the file from your backup (it may be truncated)"
-        return [_problem(UNREADABLE, path, f"cannot be read to the end ({exc})", fix, ep.index)]
+        table = pfile.read(columns=wanted)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        return [
+            *problems,
+            _problem(UNREADABLE, path, f"cannot be read to the end ({exc})", UNREADABLE_FIX, ep.index),
+        ]
+    problems += _scan_indices(src, path, ep, table, retime)
+    for column in wanted[3:] if deep else []:
+        row = ragged(table[column], declared_width(src, column)) if column in table.column_names else None
+        if row is not None:
+            problems.append(
+                _problem(
+                    COLUMNS,
+                    path,
+                    f"row {row} of column {column} does not hold the {declared_width(src, column)} values "
+                    "meta/info.json declares",
+                    "restore the file, or correct the shape in meta/info.json",
+                    ep.index,
+                )
+            )
+    return problems
+
+
+def _numbers(table: pa.Table, column: str) -> np.ndarray | None:
+    """A scalar numeric column as a flat array (None when it is a list, a string, or holds nulls)."""
+    if column not in table.column_names:
+        return None
+    array = table[column].combine_chunks()
+    if array.null_count or not (pa.types.is_integer(array.type) or pa.types.is_floating(array.type)):
+        return None
+    return array.to_numpy(zero_copy_only=False)
+
+
+def _scan_indices(
+    src: SourceDataset, path: Path, ep: SourceEpisode, table: pa.Table, retime: bool
+) -> list[Problem]:
+    """The index columns the writer renumbers, and the timestamps LeRobot's loader looks frames up by."""
     problems = []
-    episode = table["episode_index"].to_numpy(zero_copy_only=False)
-    if episode.size and (episode != ep.index).any():
-        bad = int(episode[episode != ep.index][0])
+    for column in ("episode_index", "task_index"):
+        if column in table.column_names and _numbers(table, column) is None:
+            problems.append(
+                _problem(
+                    COLUMNS,
+                    path,
+                    f"column {column} holds {table[column].type} values or nulls, not integers",
+                    f"restore the file; {column} is one integer per row",
+                    ep.index,
+                )
+            )
+    episode = _numbers(table, "episode_index")
+    if episode is not None and episode.size and (episode != ep.index).any():
+        bad = episode[episode != ep.index][0]
         problems.append(
             _problem(
                 COLUMNS,
@@ -138,47 +183,73 @@ def _scan_columns(
                 ep.index,
             )
         )
-    tasks = table["task_index"].to_numpy(zero_copy_only=False).astype(np.int64)
-    unknown = ~np.isin(tasks, task_ids)
-    if unknown.any():
+    tasks = _numbers(table, "task_index")
+    if tasks is not None:
+        unknown = ~np.isin(tasks, np.asarray(sorted(src.tasks), dtype=np.float64))
+        if unknown.any():
+            problems.append(
+                _problem(
+                    COLUMNS,
+                    path,
+                    f"uses task_index {tasks[unknown][0]}, which meta/tasks.jsonl does not define",
+                    "add the task to meta/tasks.jsonl or fix the task_index column",
+                    ep.index,
+                )
+            )
+    if retime or "timestamp" not in table.column_names:
+        return problems
+    stamps = _numbers(table, "timestamp")
+    issue = timing_issue(stamps, src.fps) if stamps is not None else None
+    if stamps is None:
         problems.append(
             _problem(
                 COLUMNS,
                 path,
-                f"uses task_index {int(tasks[unknown][0])}, which meta/tasks.jsonl does not define",
-                "add the task to meta/tasks.jsonl or fix the task_index column",
+                f"column timestamp holds {table['timestamp'].type} values or nulls, not seconds",
+                RETIME_FIX,
                 ep.index,
             )
         )
-    if first_schema is not None and not _castable(schema, first_schema):
+    elif issue is not None and issue.kind == "gap":
         problems.append(
             _problem(
-                COLUMNS,
+                GAPS,
                 path,
-                "has column types that differ from the first episode's",
-                "re-export this episode with the dataset's feature types",
+                f"episode {ep.index}: {issue.message}; LeRobot's loader would reject or mis-read the frames "
+                "from there on (FrameTimestampError)",
+                f"leave the episode out (--exclude_episodes=[{ep.index}]) or re-record it; only if the "
+                "frames were captured evenly and just the clock jumped, --retime=true",
+                ep.index,
+            )
+        )
+    elif issue is not None:
+        problems.append(
+            _problem(
+                CLOCK,
+                path,
+                f"episode {ep.index}: {issue.message}; LeRobot's loader would reject those frames "
+                "(FrameTimestampError)",
+                RETIME_FIX,
                 ep.index,
             )
         )
     return problems
 
 
-def _castable(schema: pa.Schema, target: pa.Schema) -> bool:
-    if schema.equals(target):
-        return True
-    try:
-        pa.table({f.name: pa.array([], f.type) for f in schema}).select(target.names).cast(target)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError):
-        return False
-    return True
-
-
 def _scan_video(
-    src: SourceDataset, ep: SourceEpisode, key: str, deep: bool, first: dict[str, object]
+    src: SourceDataset,
+    ep: SourceEpisode,
+    key: str,
+    deep: bool,
+    first: dict[str, object],
+    warnings: list[Problem] | None,
 ) -> list[Problem]:
-    from lerobot_local.convert.video import probe
+    from lerobot_local.convert.video import probe  # PyAV: only when a video is opened
 
-    path = src.video_file(key, ep.index)
+    try:
+        path = src.video_file(key, ep.index)
+    except ConversionError as exc:
+        return [Problem(MISSING, exc, ep.index)]
     if not path.is_file():
         fix = "restore the episode's video file from your backup"
         return [_problem(MISSING, path, "is missing", fix, ep.index)]
@@ -211,4 +282,42 @@ def _scan_video(
                 ep.index,
             )
         ]
+    if warnings is not None and _black(path, info.frames):
+        warnings.append(
+            _problem(
+                BLACK,
+                path,
+                f"camera {key} is black in episode {ep.index} (its first, middle and last frames are all "
+                "dark), so the policy sees nothing there",
+                "check the camera's cable/exposure and leave the episode out "
+                f"(--exclude_episodes=[{ep.index}]) or re-record it",
+                ep.index,
+            )
+        )
     return []
+
+
+BLACK_LEVEL = 12  # brightest pixel (0-255) of a frame taken as black: sensor noise of a covered lens
+
+
+def _black(path: Path, frames: int) -> bool:
+    """True when the first, middle and last frames of the video are all dark (a seek and a few decodes
+    each, not the whole stream)."""
+    import av  # PyAV: only when a video is opened
+
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            step = stream.time_base and (1 / (float(stream.time_base) * float(stream.average_rate or 30)))
+            for target in sorted({0, frames // 2, max(frames - 1, 0)}):
+                pts = round(target * step) + (stream.start_time or 0) if step else 0
+                container.seek(pts, stream=stream, backward=True, any_frame=False)
+                frame = None
+                for frame in container.decode(stream):
+                    if frame.pts is None or frame.pts >= pts:
+                        break
+                if frame is not None and int(frame.to_ndarray(format="gray").max()) > BLACK_LEVEL:
+                    return False
+    except (av.error.FFmpegError, OSError, ValueError, ZeroDivisionError, TypeError, IndexError):
+        return False  # unreadable streams are reported by probe
+    return True

@@ -16,8 +16,10 @@ import numpy as np
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
+from lerobot_local.convert.columns import data_columns, derived_task
 from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.source import SourceDataset
+from lerobot_local.convert.timing import retimed
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 
@@ -82,6 +84,7 @@ def verify_conversion(
     task_map: dict[int, int],
     max_episodes: int = 20,
     progress: bool = True,
+    retime: bool = False,
 ) -> VerifyResult:
     """Load ``out`` with the installed LeRobot and compare frames with ``src``; raise on any difference."""
     from lerobot_local import compat
@@ -111,7 +114,7 @@ def verify_conversion(
     bar = tqdm(total=total, desc=f"verify ({mode})", unit="frame", disable=not progress)
     start = 0
     starts = np.cumsum([0] + [ep.length for ep in src.episodes])
-    feature_keys = [k for k, f in src.features.items() if f["dtype"] not in ("video", "image")]
+    feature_keys = [k for k in data_columns(src) if k not in src.image_keys]
     for pos in episodes:
         ep = src.episodes[pos]
         start = int(starts[pos])
@@ -122,25 +125,34 @@ def verify_conversion(
             item = dataset[start + f]
             row = reader.table[f]
             where = f"episode {ep.index} frame {f}"
+            source_task = int(row["task_index"]) if "task_index" in row else derived_task(src, ep)
             for key in feature_keys:
-                expected = np.asarray(row[key])
                 if key == "episode_index":
                     expected = np.asarray(renumbered.get(ep.index, ep.index))
                 elif key == "index":
                     expected = np.asarray(start + f)
                 elif key == "task_index":
-                    expected = np.asarray(task_map[int(row[key])])
+                    expected = np.asarray(task_map[source_task])
+                elif key == "frame_index" and key not in row:
+                    expected = np.asarray(f)
+                elif key == "timestamp" and (retime or key not in row):
+                    expected = np.asarray(retimed(f + 1, src.fps)[f])
+                else:
+                    expected = np.asarray(row[key])
                 got = np.asarray(item[key].numpy() if hasattr(item[key], "numpy") else item[key])
                 if got.shape != expected.shape and got.size == expected.size:
                     got = got.reshape(expected.shape)
-                if not np.array_equal(got.astype(expected.dtype, copy=False), expected):
+                if expected.dtype.kind == "f" and got.dtype.kind == "f":  # cast to the declared type
+                    expected = expected.astype(got.dtype)
+                nan_ok = expected.dtype.kind == "f"
+                if not np.array_equal(got.astype(expected.dtype, copy=False), expected, equal_nan=nan_ok):
                     raise ConversionError(
                         out,
                         f"{where}: '{key}' is {got.tolist()} after conversion but "
                         f"{expected.tolist()} in the source",
                         "report this as a bug",
                     )
-            if item["task"] != src.tasks[int(row["task_index"])]:
+            if item["task"] != src.tasks[source_task]:
                 raise ConversionError(
                     out, f"{where}: task {item['task']!r} differs from the source", "report this as a bug"
                 )

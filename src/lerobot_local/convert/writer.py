@@ -23,9 +23,18 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from lerobot_local.convert import layout, stats
+from lerobot_local.convert.columns import (
+    ColumnPlan,
+    data_columns,
+    declared_dtype,
+    output_features,
+    plan_columns,
+    with_leaf,
+)
 from lerobot_local.convert.errors import ConversionError
-from lerobot_local.convert.source import SourceDataset
+from lerobot_local.convert.source import INDEX_COLUMNS, SourceDataset, SourceEpisode
 from lerobot_local.convert.stats_table import EpisodeStatsTable, aggregate
+from lerobot_local.convert.timing import moved, retimed
 from lerobot_local.convert.video import VideoConcatenator, episode_video
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
@@ -39,6 +48,7 @@ class WriteOptions:
     video_file_size_mb: float = layout.DEFAULT_VIDEO_FILE_SIZE_MB
     recompute_stats: bool = False
     progress: bool = True
+    retime: bool = False  # write timestamps = frame_index / fps (the source's are reported, not kept)
 
 
 @dataclass
@@ -51,6 +61,8 @@ class WriteResult:
     renumbered_tasks: dict[int, int] = field(default_factory=dict)
     extra_files: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # source episode -> how far its timestamps moved with --retime=true: {"max_s": ..., "mean_s": ...}
+    retimed: dict[int, dict[str, float]] = field(default_factory=dict)
 
 
 class _Bar:
@@ -84,7 +96,7 @@ def write_dataset(src: SourceDataset, out: Path, opts: WriteOptions) -> WriteRes
         {"episode_index": new_index[ep.index], "length": ep.length} for ep in src.episodes
     ]
 
-    numeric_stats = _write_data(src, out, opts, task_map, rows)
+    numeric_stats = _write_data(src, out, opts, task_map, rows, result)
     for key in src.video_keys:
         _write_videos(src, out, opts, key, rows)
     episode_stats = _episode_stats(src, opts, numeric_stats, result)
@@ -112,11 +124,16 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
 
 
 def _write_data(
-    src: SourceDataset, out: Path, opts: WriteOptions, task_map: dict[int, int], rows: list[dict[str, Any]]
+    src: SourceDataset,
+    out: Path,
+    opts: WriteOptions,
+    task_map: dict[int, int],
+    rows: list[dict[str, Any]],
+    result: WriteResult,
 ) -> EpisodeStatsTable:
     """Stream every episode into size-capped data files; return per-episode numeric stats."""
-    numeric_keys = [k for k, f in src.features.items() if f["dtype"] not in ("video", "image", "string")]
-    required = [k for k, f in src.features.items() if f["dtype"] != "video"]
+    required = data_columns(src)
+    numeric_keys = [k for k in required if declared_dtype(src, k) is not None]
     task_lookup = np.full(max(task_map, default=0) + 1, -1, dtype=np.int64)
     for old, new in task_map.items():
         task_lookup[old] = new
@@ -128,14 +145,10 @@ def _write_data(
         for position, (ep, row) in enumerate(zip(src.episodes, rows, strict=True)):
             path = src.data_file(ep.index)
             pfile = _open_parquet(path)
-            names = pfile.schema_arrow.names
-            missing = [c for c in required if c not in names]
-            if missing:
-                raise ConversionError(
-                    path,
-                    f"lacks the column(s) {', '.join(missing)} declared in meta/info.json",
-                    "restore the file, or remove those features from meta/info.json",
-                )
+            plan = plan_columns(src, pfile.schema_arrow, ep)
+            if plan.problems:
+                raise ConversionError(path, *plan.problems[0])
+            result.notes.extend(n for n in plan.notes if n not in result.notes)
             if pfile.metadata.num_rows != ep.length:
                 raise ConversionError(
                     path,
@@ -151,7 +164,7 @@ def _write_data(
                     chunk_index=placer.chunk_index, file_index=placer.file_index
                 )
                 target.parent.mkdir(parents=True, exist_ok=True)
-                schema = schema or _output_schema(pfile.schema_arrow, required)
+                schema = schema or _output_schema(src, pfile.schema_arrow, required, plan)
                 writer = pq.ParquetWriter(target, schema)
             row.update(
                 {
@@ -164,9 +177,11 @@ def _write_data(
             collected: dict[str, list[np.ndarray]] = {k: [] for k in numeric_keys}
             task_order: list[int] = []
             offset = frames_done
+            stamps: list[np.ndarray] = []
             try:
                 for batch in pfile.iter_batches(batch_size=65536):
                     table = pa.Table.from_batches([batch])
+                    table = _complete(src, ep, table, plan, offset - frames_done, opts.retime, stamps)
                     table = _renumber(table, path, ep.index, row["episode_index"], offset, task_lookup)
                     offset += table.num_rows
                     for t in pc.unique(table["task_index"]).to_pylist():
@@ -175,12 +190,15 @@ def _write_data(
                     for k in numeric_keys:
                         collected[k].append(_to_numpy(table[k]))
                     writer.write_table(_conform(table, schema, path))
-            except (pa.ArrowInvalid, OSError) as exc:
+            except (pa.ArrowException, OSError, ValueError) as exc:
                 raise ConversionError(
                     path,
                     f"cannot be read to the end ({exc})",
                     "restore the file from your backup (it may be truncated)",
                 ) from exc
+            if opts.retime:
+                peak, mean = moved(np.concatenate(stamps) if stamps else None, src.fps)
+                result.retimed[ep.index] = {"max_s": round(peak, 6), "mean_s": round(mean, 6)}
             inverse = {new: old for old, new in task_map.items()}
             row["tasks"] = [src.tasks[inverse[t]] for t in task_order]
             for key, values in collected.items():
@@ -208,21 +226,84 @@ def _to_numpy(column: pa.ChunkedArray) -> np.ndarray:
     return array.to_numpy(zero_copy_only=False)
 
 
-def _output_schema(source: pa.Schema, required: list[str]) -> pa.Schema:
-    """The first episode's schema, columns in feature order, keeping LeRobot's schema metadata."""
-    fields = [source.field(name) for name in required]
+def _output_schema(src: SourceDataset, source: pa.Schema, required: list[str], plan: ColumnPlan) -> pa.Schema:
+    """The first episode's schema in feature order, numeric columns in their declared types, derived index
+    columns added; LeRobot's schema metadata kept."""
+    fields = []
+    for name in required:
+        if name in source.names:
+            found = source.field(name)
+            fields.append(
+                found.with_type(with_leaf(found.type, plan.casts[name])) if name in plan.casts else found
+            )
+        else:
+            fields.append(pa.field(name, pa.from_numpy_dtype(np.dtype(declared_dtype(src, name)))))
     return pa.schema(fields, metadata=source.metadata)
+
+
+def _complete(
+    src: SourceDataset,
+    ep: SourceEpisode,
+    table: pa.Table,
+    plan: ColumnPlan,
+    first_row: int,
+    retime: bool,
+    stamps: list[np.ndarray],
+) -> pa.Table:
+    """Add the index columns the plan derives; with ``retime``, timestamps = position / fps."""
+    n = table.num_rows
+    position = np.arange(first_row, first_row + n, dtype=np.int64)
+    values = {
+        "frame_index": position,
+        "episode_index": np.full(n, ep.index, dtype=np.int64),
+        "index": position,  # renumbered next
+        "task_index": np.full(n, plan.derive.get("task_index", -1), dtype=np.int64),
+        "timestamp": retimed(first_row + n, src.fps)[first_row:],
+    }
+    for name in INDEX_COLUMNS:
+        if name in plan.derive:
+            table = table.append_column(name, pa.array(values[name]))
+    if retime and "timestamp" not in plan.derive:
+        old = table["timestamp"]
+        stamps.append(old.to_numpy().astype(np.float64) if old.null_count == 0 else np.full(n, np.nan))
+        at = table.schema.get_field_index("timestamp")
+        table = table.set_column(
+            at, pa.field("timestamp", old.type), pa.array(values["timestamp"]).cast(old.type)
+        )
+    return table
 
 
 def _conform(table: pa.Table, schema: pa.Schema, path: Path) -> pa.Table:
     try:
-        return table.select(schema.names).cast(schema)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as exc:
+        conformed = table.select(schema.names).cast(schema)
+    except (pa.ArrowException, KeyError, ValueError) as exc:
         raise ConversionError(
             path,
-            f"has column types that differ from the first episode ({exc})",
+            f"has column types that differ from the first episode or from meta/info.json ({exc})",
             "re-export this episode with the dataset's feature types",
         ) from exc
+    for name in schema.names:  # a float64 value too large for the declared float32 became inf
+        before, after = table[name], conformed[name]
+        if before.type != after.type and _infinite(after) > _infinite(before):
+            raise ConversionError(
+                path,
+                f"column {name} holds values too large for its declared type {after.type}",
+                "correct the values (or declare float64 in meta/info.json)",
+            )
+    return conformed
+
+
+def _infinite(column: pa.ChunkedArray) -> int:
+    flat = column
+    while _is_list_type(flat.type):
+        flat = pc.list_flatten(flat)
+    if not pa.types.is_floating(flat.type):
+        return 0
+    return int(pc.sum(pc.is_inf(flat)).as_py() or 0)
+
+
+def _is_list_type(dtype: pa.DataType) -> bool:
+    return pa.types.is_list(dtype) or pa.types.is_large_list(dtype) or pa.types.is_fixed_size_list(dtype)
 
 
 def _renumber(
@@ -338,7 +419,7 @@ def _episode_stats(
 ) -> EpisodeStatsTable:
     """Per-episode stats: the source's (v2.1) or computed (v2.0, or when asked), index columns recomputed."""
     if src.stats is not None and not opts.recompute_stats:
-        return src.stats.with_features_from(numeric, RENUMBERED_COLUMNS)
+        return src.stats.with_features_from(numeric, INDEX_COLUMNS)
     visual = src.video_keys + src.image_keys
     bar = _Bar(opts.progress and bool(visual), total=len(src.episodes), desc="stats", unit="ep")
     for position, ep in enumerate(src.episodes):
@@ -416,6 +497,7 @@ def _write_meta(
             "splits": {"train": f"0:{len(rows)}"},
         }
     )
+    info["features"] = output_features(src)
     for feature in info["features"].values():
         if feature["dtype"] != "video":
             feature["fps"] = src.fps
