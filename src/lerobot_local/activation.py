@@ -117,6 +117,7 @@ def _guard_eval(eval_fn: Any, outer: Any) -> Any:
 def _guard_train(train_fn: Any, outer: Any) -> Any:
     """Wrap LeRobot's ``train``: prepare argv, check the parsed config, hook checkpoints, then train."""
     from lerobot_local.config_file import prepare_argv
+    from lerobot_local.suggest import warn_unknown_train_flags
 
     state: dict[str, Any] = {}
 
@@ -164,6 +165,7 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
         prepared = prepare_argv(sys.argv[1:])
         for line in prepared.translations:
             logger.info("lerobot-local: %s", line)
+        warn_unknown_train_flags(prepared.argv)  # "did you mean", before LeRobot's parser refuses a flag
         state["settings"] = prepared.settings
         state["argv"] = prepared.argv
         with compat.argv_as(prepared.argv):

@@ -27,6 +27,7 @@ from lerobot_local.settings import (
     load_checkpoint_settings,
     parse_settings,
 )
+from lerobot_local.suggest import warn_unknown_local_flags
 
 logger = logging.getLogger("lerobot_local")
 
@@ -207,6 +208,7 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
             changed = True
         if changed:
             rest, _ = _with_config_copy(rest, config_path, data)
+    warn_unknown_local_flags(ours)  # a "did you mean" line before the settings parser's own message
     settings = parse_settings(section, ours)
     if settings.fill_gpu and not resuming:  # a resumed run keeps the values its checkpoint recorded
         from lerobot_local.sizing import fill_gpu  # needs torch: only for runs that ask for it
