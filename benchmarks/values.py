@@ -25,8 +25,9 @@ from common import BIN, WORK, lerobot_version, measure, median, print_table, tim
 from convert import source_dataset
 
 from lerobot_local.convert.source import read_source
+from lerobot_local.dataset import read_stats_json
 from lerobot_local.values import ValueCheckSettings, ValueData, check_v2x, check_v30
-from lerobot_local.values.data import read_stats_json, read_v30
+from lerobot_local.values.data import read_v30
 from lerobot_local.values.scan import ScanContext, scan
 
 
