@@ -238,6 +238,9 @@ def _print_summary(report, seconds: float) -> None:
             f"  extra files copied: {', '.join(f'{k} -> {v}' for k, v in report.extra_files.items())}"
         )
     lines.extend(f"  ok: {check}" for check in report.checks_passed)
+    lines.extend(
+        f"  check {row['name']}: {row['severity'].upper()} {_short(row['message'])}" for row in report.checks
+    )
     lines.extend(f"  note: {note}" for note in report.notes)
     if report.retimed:
         moved = sorted(report.retimed.items(), key=lambda item: -item[1]["max_s"])
@@ -254,3 +257,7 @@ def _print_summary(report, seconds: float) -> None:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."

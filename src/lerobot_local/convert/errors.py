@@ -24,6 +24,11 @@ class Problem:
     group: str
     error: ConversionError
     episode: int | None = None
+    episodes: tuple[int, ...] = ()  # a problem of several episodes (a check row): every one of them
+
+    @property
+    def all_episodes(self) -> tuple[int, ...]:
+        return ((self.episode,) if self.episode is not None else ()) + self.episodes
 
 
 class ConversionProblems(ConversionError):
@@ -45,7 +50,7 @@ class ConversionProblems(ConversionError):
     @property
     def episodes(self) -> list[int]:
         """The episodes the problems belong to (sorted, each once)."""
-        return sorted({p.episode for p in self.problems if p.episode is not None})
+        return sorted({e for p in self.problems for e in p.all_episodes})
 
     def groups(self) -> dict[str, list[Problem]]:
         grouped: dict[str, list[Problem]] = {}
@@ -72,6 +77,7 @@ class ConversionProblems(ConversionError):
                 group: [
                     {
                         "episode": p.episode,
+                        "episodes": list(p.all_episodes),
                         "file": p.error.path,
                         "problem": p.error.problem,
                         "fix": p.error.fix,

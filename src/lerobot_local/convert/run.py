@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local.convert.errors import ConversionError, ConversionProblems, Problem
-from lerobot_local.convert.scan import GROUP_FLAGS, scan_source
+from lerobot_local.convert.scan import CLOCK, GAPS, GROUP_FLAGS, scan_source
 from lerobot_local.convert.source import SourceDataset, read_source
-from lerobot_local.convert.values import value_problems
+from lerobot_local.convert.values import dataset_check_rows
 from lerobot_local.convert.writer import WriteOptions, plan_tasks, write_dataset
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 TMP_SUFFIX = ".lerobot-local-tmp"
+TIMESTAMP_GROUPS = (CLOCK, GAPS)
 OLD_SUFFIX = ".lerobot-local-old"
 
 
@@ -75,6 +76,8 @@ class ConversionReport:
     value_errors: list[dict[str, Any]] = field(default_factory=list)
     # source episode -> how far --retime=true moved its timestamps: {"max_s": ..., "mean_s": ...}
     retimed: dict[int, dict[str, float]] = field(default_factory=dict)
+    # the registered dataset checks' rows on the source (as `lerobot-local check` shows them)
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -229,10 +232,10 @@ def problems_hint(
 ) -> str | None:
     """The command-line change that converts the rest: a flag that fixes some groups (--stats=recompute,
     --retime=true), the episodes to leave out for the others; None when a problem belongs to no episode."""
-    if any(p.episode is None and p.group not in GROUP_FLAGS for p in problems):
+    if any(not p.all_episodes and p.group not in GROUP_FLAGS for p in problems):
         return None
     flags = sorted({GROUP_FLAGS[p.group] for p in problems if p.group in GROUP_FLAGS})
-    bad = sorted({p.episode for p in problems if p.group not in GROUP_FLAGS and p.episode is not None})
+    bad = sorted({e for p in problems if p.group not in GROUP_FLAGS for e in p.all_episodes})
     if not bad:
         return f"run the same command with {' '.join(flags)}"
     if not [ep for ep in src.episodes if ep.index not in set(bad)]:
@@ -251,6 +254,7 @@ class Findings:
     warnings: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     value_errors: list[Problem] = field(default_factory=list)  # allowed with --allow_value_errors=true
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the registered dataset checks' rows
 
 
 def find_problems(
@@ -266,17 +270,20 @@ def find_problems(
     if problems and not deep:  # refusing anyway: look deeper, so that the refusal lists every problem
         found.warnings.clear()
         problems = _scan(job, src, True, found)
-    broken = {p.episode for p in problems if p.episode is not None and p.group not in GROUP_FLAGS}
+    broken = {e for p in problems if p.group not in GROUP_FLAGS for e in p.all_episodes}
     readable = src.select([ep.index for ep in src.episodes if ep.index not in broken])
-    values = (
-        value_problems(readable, recompute_stats=job.write.recompute_stats) if readable.episodes else None
-    )
-    if values is not None:
-        found.warnings += values.warnings
-        if job.allow_value_errors:
-            found.value_errors += values.errors
-        else:
-            problems += values.errors
+    if readable.episodes and not any(not p.all_episodes for p in problems):
+        rows = dataset_check_rows(
+            readable,
+            recompute_stats=job.write.recompute_stats,
+            retime=job.write.retime,
+            allow_value_errors=job.allow_value_errors,
+            timestamps_reported=any(p.group in TIMESTAMP_GROUPS for p in problems),
+        )
+        problems += rows.errors
+        found.value_errors += rows.allowed
+        found.warnings += rows.warnings
+        found.rows = rows.rows
     if not problems:
         return None
     return ConversionProblems(src.root, problems, problems_hint(job, src_all, src, problems))
@@ -310,13 +317,14 @@ def _record_findings(report: ConversionReport, src: SourceDataset, found: Findin
         if note not in report.notes:
             report.notes.append(note)
     report.warnings = [_problem_dict(w) for w in found.warnings]
+    report.checks = found.rows
     for warning in found.warnings[:20]:
         logger.warning("%s", warning.error)
     if len(found.warnings) > 20:
         logger.warning("... and %d more warnings (see --report_json)", len(found.warnings) - 20)
     if found.value_errors:
         report.value_errors = [_problem_dict(e) for e in found.value_errors]
-        episodes = sorted({e.episode for e in found.value_errors if e.episode is not None})
+        episodes = sorted({ep for e in found.value_errors for ep in e.all_episodes})
         note = (
             f"converted DESPITE {len(found.value_errors)} value error(s) in episode(s) "
             f"{_list_flag(episodes)} "
@@ -356,8 +364,10 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
         if not job.write.retime
         else "timestamps re-timed to frame_index / fps (--retime=true)"
     )
-    if not (job.allow_value_errors and found.value_errors):
-        report.checks_passed.append("values: no NaN/Inf, stats agree with the data")
+    if found.rows and not (job.allow_value_errors and found.value_errors):
+        report.checks_passed.append(
+            f"the {len(found.rows)} dataset check row(s) of `lerobot-local check` have no error on the source"
+        )
     if job.dry_run:
         report.checks_passed.append("every episode's video stream has the right frame count and rate")
         report.extra_files = {str(p.relative_to(src_root)): "(would be copied)" for p in src.extra_files}

@@ -1,63 +1,84 @@
-"""The value checks ``lerobot-local check`` runs (NaN/Inf, stats that disagree with the data, ...), run by the
-converter on the source before anything is written, so that it never reports plain success on data the
-check would flag as an error.
+"""The registered dataset checks (``lerobot_local_check_dataset``: values, timestamps, third-party plugins),
+run by the converter on the episodes it is about to convert, before anything is written: the same rows
+``lerobot-local check``, preflight and lerobot-train show, so that the converter never reports plain success
+on data the check flags as an error.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from lerobot_local.convert.errors import ConversionError, Problem
-from lerobot_local.convert.source import SourceDataset
-from lerobot_local.values import check_v2x
-from lerobot_local.values.scan import STATS, Finding
-from lerobot_local.values.settings import ValueCheckSettings
+from lerobot_local.convert.source import STATS_GROUP, SourceDataset
+from lerobot_local.facts import gather_dataset_facts
+from lerobot_local.results import CheckResult
+from lerobot_local.runner import run_dataset_checks
+from lerobot_local.settings import LocalSettings
 
-logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
-VALUE_ERRORS = "value errors"
 ALLOW_FLAG = "--allow_value_errors=true"
+OWN_ROWS = ("dataset",)  # the converter's own scan lists these problems file by file
+VALUE_ROWS = ("values",)  # what --allow_value_errors=true lets through
+STATS_ROW = "values:stats"
 
 
 @dataclass
-class ValueProblems:
-    errors: list[Problem] = field(default_factory=list)
+class CheckRows:
+    """The dataset checks' rows on the episodes to convert: errors refuse, warnings are reported."""
+
+    errors: list[Problem] = field(default_factory=list)  # refuse the conversion
+    allowed: list[Problem] = field(default_factory=list)  # value errors let through by --allow_value_errors
     warnings: list[Problem] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # every row, as check prints it
 
 
-def value_problems(src: SourceDataset, recompute_stats: bool = False) -> ValueProblems:
-    """The value checks' findings on the episodes of ``src``: errors refuse the conversion, warnings are
-    reported. With ``recompute_stats`` the source's stats are not used, so their findings are dropped."""
-    _, findings = check_v2x(src, ValueCheckSettings())
-    result = ValueProblems()
-    for finding in findings:
-        if recompute_stats and finding.check == STATS:
+def _family(name: str) -> str:
+    return name.split(":")[0]
+
+
+def dataset_check_rows(
+    src: SourceDataset,
+    recompute_stats: bool = False,
+    retime: bool = False,
+    allow_value_errors: bool = False,
+    timestamps_reported: bool = False,
+) -> CheckRows:
+    """Run every registered dataset check on ``src`` (its selected episodes only).
+
+    Rows the conversion makes moot are dropped: the source's stats with ``recompute_stats``, its
+    timestamps with ``retime`` (or when the converter's own scan already named them).
+    """
+    facts = replace(gather_dataset_facts(src.root), source=src, source_error=None)
+    settings = LocalSettings(deep_video_check=False)  # the converter's scan opens the videos itself
+    found = CheckRows()
+    for row in run_dataset_checks(facts, settings):
+        if _family(row.name) in OWN_ROWS:
             continue
-        problem = _as_problem(src.root, finding)
-        (result.errors if finding.severity == "error" else result.warnings).append(problem)
-    return result
+        if row.name == STATS_ROW and recompute_stats:
+            continue
+        if _family(row.name) == "fps" and (retime or timestamps_reported):
+            continue
+        found.rows.append(row.to_dict())
+        if row.severity == "error":
+            value_error = _family(row.name) in VALUE_ROWS
+            problem = _as_problem(src, row, value_error)
+            (found.allowed if value_error and allow_value_errors else found.errors).append(problem)
+        elif row.severity == "warning":
+            found.warnings.append(_as_problem(src, row, False))
+    return found
 
 
-def _as_problem(root: Path, finding: Finding) -> Problem:
-    """A finding as a problem of the conversion, its fix naming the converter's flags."""
-    from lerobot_local.values.scan import FIXES  # the check's own fix text
-
-    where = f"--exclude_episodes=[{finding.episode}]" if finding.episode is not None else None
-    if finding.check == STATS:
+def _as_problem(src: SourceDataset, row: CheckResult, value_error: bool) -> Problem:
+    """A check row as a problem of the conversion, its fix naming the converter's flags."""
+    kept = {ep.index for ep in src.episodes}
+    episodes = tuple(e for e in row.episodes if e in kept)
+    fix = row.fix or "see `lerobot-local check`"
+    if row.name == STATS_ROW:
         fix = "convert with --stats=recompute (the output's stats are then computed from the data)"
-    else:
-        fix = FIXES.get(finding.check, "see `lerobot-local check`")
-        if where:
-            fix += f"; leave the episode out with {where}"
-    if finding.severity == "error":
-        fix += f" (or {ALLOW_FLAG} to convert it anyway)"
-    path = root / finding.file if finding.file else root
-    message = finding.message
-    prefix = f"{finding.file}: "
-    if finding.file and message.startswith(prefix):
-        message = message[len(prefix) :]
-    group = VALUE_ERRORS if finding.severity == "error" else finding.check
-    if finding.check == STATS:
-        group = "stats"  # --stats=recompute fixes it (scan.GROUP_FLAGS)
-    return Problem(group, ConversionError(path, message, fix), finding.episode)
+    elif episodes and row.severity == "error" and "--exclude_episodes" not in fix:
+        fix += f"; or leave the episode(s) out with --exclude_episodes=[{','.join(map(str, episodes))}]"
+    if value_error:
+        fix += f" (or {ALLOW_FLAG} to convert anyway)"
+    group = STATS_GROUP if row.name == STATS_ROW else f"check {row.name}"
+    message = row.message.rstrip(".")
+    return Problem(group, ConversionError(None, f"{row.name}: {message}", fix), None, episodes)
