@@ -183,14 +183,21 @@ def scan(data: ValueData, ctx: ScanContext) -> list[Finding]:
 
 
 def _finite(x: np.ndarray) -> np.ndarray:
-    """``x`` with non-finite values replaced by the column's median of finite values (checked apart)."""
+    """``x`` with each non-finite value replaced by the previous finite value of its column (the next one
+    at the start), so the NaN check reports it and no other check sees a step there."""
     bad = ~np.isfinite(x)
     if not bad.any():
         return x
     x = x.copy()
+    rows = np.arange(x.shape[0])
     for j in np.flatnonzero(bad.any(0)):
-        good = x[~bad[:, j], j]
-        x[bad[:, j], j] = np.median(good) if good.size else 0.0
+        good = ~bad[:, j]
+        if not good.any():
+            x[:, j] = 0.0
+            continue
+        last = np.maximum.accumulate(np.where(good, rows, -1))
+        last[last < 0] = np.flatnonzero(good)[0]
+        x[:, j] = x[last, j]
     return x
 
 

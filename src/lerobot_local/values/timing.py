@@ -202,9 +202,7 @@ def _jitter(
     return out[:MAX_FINDINGS]
 
 
-def _gap(
-    data: ValueData, episode: int, bad: np.ndarray, step: np.ndarray, ts: np.ndarray, period: float
-) -> Finding:
+def _gap(data: ValueData, bad: np.ndarray, step: np.ndarray, ts: np.ndarray, period: float) -> Finding:
     """A gap or backwards step (the first named with its frames, the others counted)."""
     r = int(bad[0])
     d = float(step[r])
@@ -314,5 +312,14 @@ def timing_results(
                 if len(episodes) < total
                 else "every episode has it, so leaving episodes out is no fix"
             )
-        results.append(CheckResult(check, "error", message, fix))
+        results.append(
+            CheckResult(
+                check,
+                "error",
+                message,
+                fix,
+                episodes=tuple(episodes),
+                details=tuple(f.to_dict() for f in found),
+            )
+        )
     return results
