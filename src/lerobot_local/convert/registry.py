@@ -47,6 +47,20 @@ class LocalV20Converter(LocalV21Converter):
     description: ClassVar[str] = "v2.0 -> v3.0, per-episode stats computed (lerobot-local)"
 
 
+@ConverterConfig.register_subclass("local_v30_restats")
+@dataclass
+class LocalV30Restats(ConverterConfig):
+    """v3.0 -> a v3.0 copy with stats recomputed from the data (--stats=recompute); never in place."""
+
+    source_versions: ClassVar[tuple[str, ...]] = ("v3.0",)
+    description: ClassVar[str] = "v3.0 -> v3.0 copy with stats recomputed (--stats=recompute)"
+
+    def convert(self, job: ConvertJob) -> ConversionReport:
+        from lerobot_local.convert.restats import restats  # imports the dataset checks (plugins)
+
+        return restats(job, converter_name=self.get_choice_name(type(self)))
+
+
 def known_converters() -> dict[str, type[ConverterConfig]]:
     """Every registered converter (built-in and from plugins), by name."""
     load_from_plugins(ConverterConfig, "lerobot_local_register_converters", "converter")
