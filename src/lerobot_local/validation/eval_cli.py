@@ -1,9 +1,12 @@
 """``lerobot-local eval``: evaluate any checkpoint offline on a local v3.0 dataset.
 
 The same metrics as the validation inside ``lerobot-train`` (loss, per-joint open-loop action error in the
-dataset's units, the constant-action baseline), a JSON report, and one PNG per evaluated episode (predicted
-vs recorded trajectory of every joint). Works on checkpoints written without lerobot-local too. With
-``--checkpoint=<run>/checkpoints`` every checkpoint of the run is evaluated and the best one named.
+joints' units, the constant-action baseline, the untrained initialisation) and the same verdict in words, a
+JSON report, and one PNG per evaluated episode (predicted vs recorded trajectory of every joint). Works on
+checkpoints written without lerobot-local too. With ``--checkpoint=<run>/checkpoints`` every checkpoint of
+the run is evaluated and the best one named. LeRobot's spellings work too (``--policy.path``,
+``--dataset.root``, ``--dataset.episodes``); relative paths of the checkpoint's config resolve against the
+directory training ran in (recorded in the run's metrics file), wherever eval runs from.
 
 Exit codes: 0 evaluated, 1 bad input (the message names the file and the fix; nothing is written), 2 usage.
 """
@@ -12,22 +15,33 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.suggest import closest
+from lerobot_local.validation import records
+from lerobot_local.validation.units import joint_units, units_label
+from lerobot_local.validation.verdict import judge, overfitting
 
 logger = logging.getLogger("lerobot_local")
 
 HELP = """usage: lerobot-local eval --checkpoint=DIR [options]
 
   --checkpoint=DIR     a checkpoint (outputs/train/RUN/checkpoints/000020), its pretrained_model folder, or a
-                       run's checkpoints folder (every checkpoint is evaluated, the best one named)
-  --dataset_root=PATH  local v3.0 dataset (default: dataset.root of the checkpoint's train_config.json)
+                       run's checkpoints folder (every checkpoint is evaluated, the best one named);
+                       LeRobot's --policy.path=DIR/pretrained_model works too
+  --dataset_root=PATH  local v3.0 dataset (default: dataset.root of the checkpoint's train_config.json,
+                       relative to where training ran); also --dataset.root=PATH
   --episodes=[3,7]     episodes to evaluate (default: the held-out episodes recorded with the checkpoint;
-                       all episodes for a checkpoint trained without a holdout)
+                       all episodes for a checkpoint trained without a holdout); also --dataset.episodes=;
+                       episodes the checkpoint was trained on are marked "trained on" (not a held-out score)
   --max_samples=N      frames evaluated, evenly spaced over the episodes (default: the run's setting, or 256)
   --batch_size=N       (default: the run's validation batch size, else its training batch size)
   --seed=N             noise of stochastic policies (default: the run's validation seed, or 0)
@@ -37,8 +51,19 @@ HELP = """usage: lerobot-local eval --checkpoint=DIR [options]
   --plot_episodes=N    plot only the first N evaluated episodes (default: all)
   --untrained=true     evaluate the policy's untrained initialisation instead (a reference: same config,
                        fresh weights), to see what training bought
+  --untrained_reference=false
+                       skip scoring the untrained initialisation for the verdict (reused from the run's
+                       metrics file when it holds one for the same frames, else computed once)
+  --beat_margin=0.05   a joint beats a reference when its MAE is this fraction lower (default: the run's)
   --progress=false     no progress bars
 """
+# LeRobot's spelling -> ours
+LEROBOT_SPELLINGS = {
+    "policy.path": "checkpoint",
+    "dataset.root": "dataset_root",
+    "dataset.episodes": "episodes",
+    "policy.device": "device",
+}
 
 
 class EvalError(Exception):
@@ -58,7 +83,10 @@ class Options:
     plots_dir: Path | None = None
     plot_episodes: int = 0
     untrained: bool = False
+    untrained_reference: bool = True
+    beat_margin: float | None = None
     progress: bool = True
+    _targets: list[Any] = field(default_factory=list, repr=False)
 
 
 def _bool(value: str) -> bool:
@@ -69,23 +97,34 @@ def _bool(value: str) -> bool:
     raise ValueError(f"expected true or false, got {value!r}")
 
 
-def parse_args(argv: list[str]) -> Options:
+def _flags(argv: list[str]) -> dict[str, str]:
+    """``--name=value`` flags, LeRobot's spellings translated; unknown names refused with the closest."""
+    known = {n for n in Options.__dataclass_fields__ if not n.startswith("_")}
     flags: dict[str, str] = {}
     for arg in argv:
         if not arg.startswith("--") or "=" not in arg:
             raise ValueError(f"unexpected argument {arg!r} (flags are --name=value)")
         key, value = arg[2:].split("=", 1)
-        flags[key] = value
+        name = LEROBOT_SPELLINGS.get(key, key)
+        if name not in known:
+            matches = closest(key, known | set(LEROBOT_SPELLINGS))
+            hint = f"; did you mean {' or '.join('--' + m for m in matches)}?" if matches else ""
+            raise ValueError(f"unknown flag --{key}{hint}")
+        if name in flags and flags[name] != value:
+            raise ValueError(f"--{key}={value} contradicts an earlier flag for the same setting ({name})")
+        flags[name] = value
+    return flags
+
+
+def parse_args(argv: list[str]) -> Options:
+    flags = _flags(argv)
     if "checkpoint" not in flags:
-        raise ValueError("--checkpoint=DIR is required")
-    known = set(Options.__dataclass_fields__)
-    unknown = sorted(set(flags) - known)
-    if unknown:
-        raise ValueError(f"unknown flag(s) {', '.join('--' + u for u in unknown)}")
-    opts = Options(checkpoint=Path(flags["checkpoint"]).expanduser())
+        raise ValueError("--checkpoint=DIR (or LeRobot's --policy.path=DIR/pretrained_model) is required")
+    # the user's relative paths are relative to where eval runs (the checkpoint's own ones are not)
+    opts = Options(checkpoint=Path(flags["checkpoint"]).expanduser().absolute())
     for name in ("dataset_root", "report_json", "plots_dir"):
         if name in flags:
-            setattr(opts, name, Path(flags[name]).expanduser())
+            setattr(opts, name, Path(flags[name]).expanduser().absolute())
     for name in ("max_samples", "batch_size", "seed", "plot_episodes"):
         if name in flags:
             setattr(opts, name, int(flags[name]))
@@ -96,6 +135,11 @@ def parse_args(argv: list[str]) -> Options:
         opts.episodes = episodes
     opts.device = flags.get("device")
     opts.untrained = _bool(flags.get("untrained", "false"))
+    opts.untrained_reference = _bool(flags.get("untrained_reference", "true"))
+    if "beat_margin" in flags:
+        opts.beat_margin = float(flags["beat_margin"])
+        if not 0 <= opts.beat_margin < 1:
+            raise ValueError(f"--beat_margin={opts.beat_margin} must be a fraction in [0, 1), e.g. 0.05")
     opts.progress = _bool(flags.get("progress", "true"))
     return opts
 
@@ -167,24 +211,67 @@ def feature_problems(policy_features: dict[str, tuple[int, ...]], info: dict[str
     return problems
 
 
+def run_directory(target: Target, train_cfg: dict[str, Any]) -> tuple[Path, str]:
+    """The working directory training ran in (relative paths of its config resolve against it), and how it
+    was found: recorded in the run's metrics file, else implied by a relative ``output_dir``, else here."""
+    run_dir = target.checkpoint.parent.parent
+    runs = [r for r in records.read(run_dir) if r.get("kind") == "run" and r.get("cwd")]
+    if runs and Path(runs[-1]["cwd"]).is_dir():
+        return Path(runs[-1]["cwd"]), f"recorded in {run_dir / records.METRICS_FILE}"
+    output = train_cfg.get("output_dir")
+    if output and not Path(output).is_absolute():
+        parts = Path(output).parts
+        resolved = run_dir.resolve()
+        if resolved.parts[-len(parts) :] == parts:
+            return resolved.parents[len(parts) - 1], f"implied by output_dir={output}"
+    return Path.cwd(), "the current directory (the run records no working directory)"
+
+
+@contextmanager
+def working_directory(path: Path) -> Iterator[None]:
+    """Run the body in ``path`` (a checkpoint's relative paths resolve as when training ran)."""
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _offline_problem(config: Any, pretrained: Path, cwd: Path) -> str | None:
+    """The before-train ``offline_models`` message for a model the policy loads that is not here, or None."""
+    from lerobot_local.checks.offline import check_models  # the same row as training, word for word
+
+    facts = SimpleNamespace(policy_path=None, policy=config, policy_error=None)
+    with working_directory(cwd):
+        rows = [r for r in check_models(facts) if r.severity == "error"]
+    if not rows:
+        return None
+    return "; ".join(
+        f"{pretrained / 'config.json'}: offline_models: {r.message} (relative to {cwd}); fix: {r.fix}"
+        for r in rows
+    )
+
+
 def _plan(opts: Options, target: Target) -> dict[str, Any]:
     """Everything one evaluation needs, checked before anything is loaded or written."""
     from lerobot_local.validation.split import SplitError, episode_tasks
 
     train_cfg, recorded = _recorded(target)
-    root = opts.dataset_root or (
-        Path(train_cfg["dataset"]["root"]) if (train_cfg.get("dataset") or {}).get("root") else None
-    )
+    cwd, cwd_from = run_directory(target, train_cfg)
+    trained_root = (train_cfg.get("dataset") or {}).get("root")
+    trained_root = (cwd / Path(trained_root).expanduser()) if trained_root else None
+    root = opts.dataset_root or trained_root
     if root is None:
         raise EvalError(
-            f"{target.pretrained / compat.TRAIN_CONFIG_FILE} names no dataset.root; pass --dataset_root=PATH"
+            f"{target.pretrained / compat.TRAIN_CONFIG_FILE} names no dataset.root; pass --dataset.root=PATH"
         )
     info_path = root / "meta" / "info.json"
     try:
         info = json.loads(info_path.read_text())
     except (OSError, ValueError) as exc:
         raise EvalError(
-            f"{info_path} cannot be read ({type(exc).__name__}); pass --dataset_root= a local v3.0 dataset "
+            f"{info_path} cannot be read ({type(exc).__name__}); pass --dataset.root= a local v3.0 dataset "
             "(convert a v2.1 one with lerobot-convert-local)"
         ) from exc
     if info.get("codebase_version") != "v3.0":
@@ -193,6 +280,9 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
             f"lerobot-convert-local --input={root} --output={root}_v30"
         )
     config = _policy_config(target.pretrained)
+    offline = _offline_problem(config, target.pretrained, cwd)
+    if offline:
+        raise EvalError(offline)
     problems = feature_problems(compat.policy_features(config), info)
     if problems:
         raise EvalError(
@@ -205,26 +295,42 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
         tasks = episode_tasks(root)
     except SplitError as exc:
         raise EvalError(str(exc)) from exc
+    same_dataset = trained_root is not None and _same_path(root, str(trained_root))
     if opts.episodes is not None:
         episodes, source = sorted(set(opts.episodes)), "--episodes"
-    elif recorded.get("episodes") and _same_path(root, (train_cfg.get("dataset") or {}).get("root")):
+    elif recorded.get("episodes") and same_dataset:
         episodes, source = sorted(recorded["episodes"]), "the held-out episodes recorded with the checkpoint"
     else:
         episodes, source = sorted(tasks), "all episodes (the checkpoint records no holdout)"
     unknown = [e for e in episodes if e not in tasks]
     if unknown:
         raise EvalError(f"{root} has no episodes {unknown} (it has 0..{max(tasks)}); fix --episodes")
+    trained_on = (train_cfg.get("dataset") or {}).get("episodes")
+    trained = set(trained_on if trained_on is not None else tasks) if same_dataset else set()
     batch = opts.batch_size or recorded.get("batch_size") or train_cfg.get("batch_size") or 8
+    margin = opts.beat_margin if opts.beat_margin is not None else recorded.get("beat_margin", 0.05)
     return {
         "root": root,
         "info": info,
+        "cwd": cwd,
+        "cwd_from": cwd_from,
         "episodes": episodes,
         "episodes_from": source,
+        "trained_on": [e for e in episodes if e in trained],
         "max_samples": opts.max_samples or recorded.get("max_samples") or 256,
         "batch_size": int(batch),
         "seed": opts.seed if opts.seed is not None else int(recorded.get("seed", 0)),
         "video_backend": (train_cfg.get("dataset") or {}).get("video_backend") or "pyav",
+        "beat_margin": float(margin),
+        "overfit_checkpoints": int(recorded.get("overfit_checkpoints", 2)),
+        "profile": _profile(target),
     }
+
+
+def _profile(target: Target) -> str | None:
+    from lerobot_local.settings import load_checkpoint_settings
+
+    return (load_checkpoint_settings(target.checkpoint) or {}).get("profile") or None
 
 
 def _same_path(a: Path, b: str | None) -> bool:
@@ -240,45 +346,107 @@ def _policy_config(pretrained: Path) -> Any:
 
 
 def _in_training(target: Target) -> dict[str, Any] | None:
-    from lerobot_local.validation.records import read_checkpoint_validation
-
-    saved = read_checkpoint_validation(target.checkpoint)
+    saved = records.read_checkpoint_validation(target.checkpoint)
     if not saved:
         return None
     return {k: saved.get(k) for k in ("val_loss", "mae_mean", "rmse_mean", "frames", "holdout_episodes")}
 
 
-def evaluate_target(opts: Options, target: Target, plan: dict[str, Any], device: str) -> dict[str, Any]:
+def _load(target: Target, plan: dict[str, Any], device: str) -> tuple[Any, Any, Any, Any]:
+    """The checkpoint's policy and processors, loaded in the directory training ran in."""
+    try:
+        with working_directory(plan["cwd"]):
+            return compat.load_policy_from_checkpoint(target.pretrained, device)
+    except OSError as exc:  # a model the config names cannot be read offline
+        raise EvalError(
+            f"{target.pretrained / 'config.json'}: offline_models: a model it names cannot be loaded offline "
+            f"from {plan['cwd']} ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+            "fix: copy that model folder beside the run, or download it on a connected machine"
+        ) from exc
+
+
+def _cached_reference(target: Target, plan: dict[str, Any], frames: int) -> dict[str, Any] | None:
+    """The untrained initialisation's metrics the run cached for the same frames, if any."""
+    for row in reversed(records.read(target.checkpoint.parent.parent)):
+        if (
+            row.get("kind") == "reference"
+            and row.get("holdout_episodes") == plan["episodes"]
+            and row.get("frames") == frames
+            and row.get("seed") == plan["seed"]
+        ):
+            return {**row["untrained"], "from": "the run's metrics file (scored once during training)"}
+    return None
+
+
+def evaluate_target(
+    opts: Options, target: Target, plan: dict[str, Any], device: str, cache: dict[str, Any]
+) -> dict[str, Any]:
     from tqdm import tqdm
 
     from lerobot_local.validation import plots
-    from lerobot_local.validation.metrics import action_names, evaluate, select_frames, trajectory
+    from lerobot_local.validation.metrics import action_names, definition, evaluate, select_frames, trajectory
 
-    config, policy, pre, post = compat.load_policy_from_checkpoint(target.pretrained, device)
+    config, policy, pre, post = _load(target, plan, device)
     dataset = compat.open_dataset(plan["root"], plan["episodes"], config, video_backend=plan["video_backend"])
+    names = action_names(plan["info"], int(dataset.meta.features["action"]["shape"][0]))
+    units = joint_units(plan["info"], names, plan["profile"])
+    frames = select_frames(len(dataset), plan["max_samples"])
+
+    def score(model: Any, label: str) -> dict[str, Any]:
+        with tqdm(total=len(frames), desc=f"eval {label}", unit="frame", disable=not opts.progress) as bar:
+            return evaluate(
+                model,
+                pre,
+                post,
+                dataset,
+                frames,
+                batch_size=plan["batch_size"],
+                seed=plan["seed"],
+                names=names,
+                progress=bar,
+            )
+
+    reference = None
     if opts.untrained:
         policy = compat.untrained_policy(config, dataset, device, plan["seed"])
-    names = action_names(plan["info"], int(dataset.meta.features["action"]["shape"][0]))
-    frames = select_frames(len(dataset), plan["max_samples"])
+    elif opts.untrained_reference:
+        reference = cache.get("untrained") or _cached_reference(target, plan, len(frames))
+        if reference is None:
+            fresh = compat.untrained_policy(config, dataset, device, plan["seed"])
+            metrics = score(fresh, "untrained initialisation")
+            keep = ("val_loss", "mae", "mae_mean", "rmse", "rmse_mean")
+            reference = {**{k: metrics.get(k) for k in keep}, "from": "random weights, scored by this eval"}
+            del fresh
+        cache["untrained"] = reference
     label = target.checkpoint.name + (" (untrained)" if opts.untrained else "")
-    with tqdm(total=len(frames), desc=f"eval {label}", unit="frame", disable=not opts.progress) as bar:
-        metrics = evaluate(
-            policy,
-            pre,
-            post,
-            dataset,
-            frames,
-            batch_size=plan["batch_size"],
-            seed=plan["seed"],
-            names=names,
-            progress=bar,
+    metrics = score(policy, label)
+    verdict = judge(
+        metrics["mae"],
+        (metrics.get("baseline_constant") or {}).get("mae"),
+        (reference or {}).get("mae"),
+        beat_margin=plan["beat_margin"],
+    )
+    if plan["trained_on"]:
+        verdict["text"] += (
+            f" (episodes {plan['trained_on']} were trained on: not a held-out score for those episodes)"
         )
     result: dict[str, Any] = {
         "checkpoint": str(target.checkpoint),
         "step": target.step,
         "untrained": opts.untrained,
         "joints": names,
+        "units": units,
+        "definition": definition(metrics.get("chunk_steps", 0)),
         "metrics": metrics,
+        "untrained_reference": reference,
+        "verdict": verdict,
+        "episodes": {
+            str(e): {
+                "role": "trained on" if e in plan["trained_on"] else "held out",
+                "mae_mean": metrics.get("per_episode", {}).get(str(e)),
+            }
+            for e in plan["episodes"]
+        },
         "in_training": None if opts.untrained else _in_training(target),
         "plots": [],
     }
@@ -290,7 +458,10 @@ def evaluate_target(opts: Options, target: Target, plan: dict[str, Any], device:
         for episode in tqdm(plot_episodes, desc="trajectories", unit="episode", disable=not opts.progress):
             one = compat.open_dataset(plan["root"], [episode], config, video_backend=plan["video_backend"])
             traj = trajectory(policy, pre, post, one, executes=executes, seed=plan["seed"])
-            png = plots.trajectory(traj, names, f"{label}, episode {episode}: predicted vs recorded")
+            role = " (trained on)" if episode in plan["trained_on"] else " (held out)"
+            png = plots.trajectory(
+                traj, names, f"{label}, episode {episode}{role}: predicted vs recorded", units
+            )
             path = folder / f"episode_{episode:06d}.png"
             path.write_bytes(png)
             result["plots"].append(str(path))
@@ -298,34 +469,55 @@ def evaluate_target(opts: Options, target: Target, plan: dict[str, Any], device:
 
 
 def _summary(results: list[dict[str, Any]]) -> str:
-    head = ("checkpoint", "val loss", "MAE", "RMSE", "const MAE", "in-training loss")
+    head = ("checkpoint", "val loss", "MAE", "RMSE", "const MAE", "untrained MAE", "in-training loss")
     lines = ["  " + "  ".join(f"{h:>16}" for h in head)]
     for r in results:
         m = r["metrics"]
         base = (m.get("baseline_constant") or {}).get("mae_mean")
+        untrained = (r.get("untrained_reference") or {}).get("mae_mean")
         training = (r.get("in_training") or {}).get("val_loss")
         name = Path(r["checkpoint"]).name + (" untrained" if r.get("untrained") else "")
-        cells = [name, m["val_loss"], m["mae_mean"], m["rmse_mean"], base, training]
+        cells = [name, m["val_loss"], m["mae_mean"], m["rmse_mean"], base, untrained, training]
         lines.append(
             "  " + "  ".join(f"{c:>16.5f}" if isinstance(c, float) else f"{c or '-':>16}" for c in cells)
         )
     return "\n".join(lines)
 
 
+def _episode_table(result: dict[str, Any]) -> str:
+    units = units_label(result.get("units") or {})
+    lines = [f"  {'episode':>8}  {'role':<12}  MAE ({units})"]
+    for episode, row in result["episodes"].items():
+        mae = row.get("mae_mean")
+        role = row["role"] + (" *" if row["role"] == "trained on" else "")
+        lines.append(
+            f"  {episode:>8}  {role:<12}  {mae:.5f}" if mae is not None else f"  {episode:>8}  {role}"
+        )
+    return "\n".join(lines)
+
+
 def run(opts: Options) -> dict[str, Any]:
     targets = find_targets(opts.checkpoint)
-    opts._targets = targets  # type: ignore[attr-defined]
+    opts._targets = targets
     plans = [_plan(opts, t) for t in targets]  # every input checked before anything is written
     device = opts.device or _default_device()
-    results = [evaluate_target(opts, t, p, device) for t, p in zip(targets, plans, strict=True)]
+    cache: dict[str, Any] = {}
+    results = [evaluate_target(opts, t, p, device, cache) for t, p in zip(targets, plans, strict=True)]
     best = min(results, key=lambda r: r["metrics"]["val_loss"])
+    losses = [(r["step"], r["metrics"]["val_loss"]) for r in results if r["step"] is not None]
+    margin = plans[0]["beat_margin"]
     report = {
         "dataset_root": str(plans[0]["root"]),
+        "run_directory": str(plans[0]["cwd"]),
+        "run_directory_from": plans[0]["cwd_from"],
         "episodes": plans[0]["episodes"],
         "episodes_from": plans[0]["episodes_from"],
+        "trained_on_episodes": plans[0]["trained_on"],
+        "held_out_episodes": [e for e in plans[0]["episodes"] if e not in plans[0]["trained_on"]],
         "max_samples": plans[0]["max_samples"],
         "batch_size": plans[0]["batch_size"],
         "seed": plans[0]["seed"],
+        "beat_margin": margin,
         "device": device,
         "lerobot_version": compat.lerobot_version(),
         "checkpoints": results,
@@ -333,7 +525,9 @@ def run(opts: Options) -> dict[str, Any]:
             "checkpoint": best["checkpoint"],
             "val_loss": best["metrics"]["val_loss"],
             "why": f"lowest validation loss of the {len(results)} checkpoint(s) evaluated",
+            "verdict": best["verdict"],
         },
+        "overfitting": overfitting(sorted(losses), plans[0]["overfit_checkpoints"]),
     }
     return report
 
@@ -362,21 +556,34 @@ def main(argv: list[str]) -> int:
     except EvalError as exc:
         print(f"lerobot-local eval: ERROR: {exc}", file=sys.stderr)
         return 1
+    trained = report["trained_on_episodes"]
     print(
         f"lerobot-local eval: {report['dataset_root']}, episodes {report['episodes']} "
         f"({report['episodes_from']})"
     )
+    if trained:
+        print(
+            f"  WARNING: episodes {trained} (marked *) were trained on: their score is not a held-out score; "
+            f"held out: {report['held_out_episodes'] or 'none'}"
+        )
     print(_summary(report["checkpoints"]))
+    last = report["checkpoints"][-1]
+    print(_episode_table(last))
+    print(f"  {last['definition']}")
+    for r in report["checkpoints"]:
+        print(f"verdict {Path(r['checkpoint']).name}: {r['verdict']['text']}")
     if len(report["checkpoints"]) > 1:
         print(
             f"best: {report['best']['checkpoint']} "
             f"({report['best']['why']}: {report['best']['val_loss']:.5f})"
         )
+    if report["overfitting"]:
+        print(f"WARNING: {report['overfitting']['text']}")
     for r in report["checkpoints"]:
         for plot in r["plots"]:
             print(f"plot: {plot}")
     if opts.report_json is not None:
         opts.report_json.parent.mkdir(parents=True, exist_ok=True)
-        opts.report_json.write_text(json.dumps(report, indent=2))
+        opts.report_json.write_text(json.dumps(report, indent=2, default=str))
         print(f"report: {opts.report_json}")
     return 0

@@ -113,7 +113,8 @@ def learning_rate_figure(train: list[dict[str, Any]]) -> Any:
         more[0].set_label("gradient norm (right axis)")
         twin.set_ylabel("gradient norm (L2, before clipping)", color="tab:gray")
         handles = handles + more
-    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(_ticker().FuncFormatter(lambda v, _pos: f"{v:.2g}"))
     _integer_steps(ax)
     ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel("learning rate (per step)", color="tab:green")
@@ -163,7 +164,8 @@ def joint_errors_figure(validation: list[dict[str, Any]]) -> Any:
             zorder=2,
             label="untrained initialisation\n(mean of joints)",
         )
-    ax.set_ylim(bottom=0)
+    drawn = [y for line in ax.get_lines() for y in line.get_ydata() if isinstance(y, (int, float))]
+    ax.set_ylim(0, max([1.0, *[y for y in drawn if math.isfinite(y)]]) * 1.12)
     _integer_steps(ax)
     ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel("action MAE ÷ constant-action MAE\n(ratio; below 1 = better)")

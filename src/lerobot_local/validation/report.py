@@ -107,7 +107,7 @@ def build_report(output_dir: Path) -> str:
         f"{html.escape(str(run.get('steps')))}</div>",
     ]
     if validation:
-        parts.insert(2, _verdict_html(validation))  # the first line of the page
+        parts.insert(3, _verdict_html(validation))  # the first line under the title
     if best is not None:
         best_row = next((v for v in validation if v.get("checkpoint") == best[0].name), {})
         base = (best_row.get("baseline_constant") or {}).get("mae_mean")
