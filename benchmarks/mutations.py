@@ -25,12 +25,14 @@ import io
 import json
 import logging
 import random
+import re
 import shutil
 import signal
 import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -534,8 +536,13 @@ def default_datasets(tmp: Path) -> list[Path]:
     """The bundled sample and fixture, every complete real subset, and a v3.0 conversion of the sample."""
     found = [p for p in BUNDLED if p.is_dir()]
     if REALDATA.is_dir():
+        catalogue = REALDATA / "CATALOG.md"
+        text = catalogue.read_text() if catalogue.is_file() else ""
+        holdout = set(re.findall(r"HOLDOUT: `([^`]+)`", text))  # kept for a new user's first look
         found += sorted(
-            p for p in REALDATA.iterdir() if p.is_dir() and (REALDATA / f"READY_{p.name}").exists()
+            p
+            for p in REALDATA.iterdir()
+            if p.is_dir() and (REALDATA / f"READY_{p.name}").exists() and p.name not in holdout
         )
     return [*found, v30_of(BUNDLED[0], tmp)]
 
@@ -642,6 +649,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     logging.disable(logging.WARNING)  # the stages log every refusal; the table says what counts
+    warnings.filterwarnings("ignore")  # torchvision's deprecation notice on every LeRobot load
+    import av
+
+    av.logging.set_level(av.logging.PANIC)  # FFmpeg's own lines for each damaged mp4
     from lerobot_local import compat
 
     compat.force_offline()
