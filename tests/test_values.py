@@ -1,8 +1,7 @@
-"""The value checks and ``lerobot-local check`` on a catalogue of damaged copies of the bundled sample.
-
-Each case damages one thing (the per-episode stats are rewritten to match the damaged data, so the only
-defect is the intended one) and must be found with the right check, episode, frames and joint; the clean
-datasets (sample, fixtures, generated ones) give no error and no warning; the source is never modified.
+"""The value and timing checks: what real recordings show normally (sub-rate sensors, noise, joints
+resting at a limit, a property of every episode) gives no finding, the causes of bad timestamps are told
+apart, and ``lerobot-local check`` lists every problem at once. The catalogue of single damages is
+tests/test_damage_catalogue.py.
 """
 
 from __future__ import annotations
@@ -14,10 +13,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from conftest import FIXTURES, SAMPLE, run_cli, tree_digest
-from reliability_log import record
+from lerobot_local.values import ValueCheckSettings, ValueData, check_timing, to_results
+from lerobot_local.values.data import joint_names, names_problem
+from lerobot_local.values.scan import ScanContext, scan
 
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 EP_FILE = "data/chunk-000/episode_{:06d}.parquet"
@@ -56,202 +56,10 @@ def _write_episode(root: Path, ep: int, table: pa.Table, arrays: dict[str, np.nd
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
 
 
-def _damage(ep: int, change: Callable[[dict[str, np.ndarray]], None]) -> Callable[[Path], None]:
-    def apply(root: Path) -> None:
-        table, arrays = _read_episode(root, ep)
-        change(arrays)
-        _write_episode(root, ep, table, arrays)
-
-    return apply
-
-
-def _every_episode(change: Callable[[dict[str, np.ndarray]], None]) -> Callable[[Path], None]:
-    def apply(root: Path) -> None:
-        for ep in range(4):
-            _damage(ep, change)(root)
-
-    return apply
-
-
-def _set(key: str, rows: slice | int, joint: int | None, value) -> Callable[[dict[str, np.ndarray]], None]:
-    def change(a: dict[str, np.ndarray]) -> None:
-        target = a[key]
-        if joint is None:
-            target[rows] = value(target) if callable(value) else value
-        else:
-            target[rows, joint] = value(target[rows, joint]) if callable(value) else value
-
-    return change
-
-
-def _idle_head(a: dict[str, np.ndarray]) -> None:
-    for key in a:
-        a[key][:15] = a[key][0]
-
-
-def _idle_tail(a: dict[str, np.ndarray]) -> None:
-    for key in a:
-        a[key][25:] = a[key][24]
-
-
-def _gripper_never_moves(a: dict[str, np.ndarray]) -> None:
-    for key in a:
-        a[key][:, 5] = a[key][0, 5]
-
-
-def _saturate(root: Path) -> None:
-    """shoulder_pan of episode 2 runs into the dataset's maximum and stays there from frame 5 on."""
-    top = max(float(_read_episode(root, e)[1]["observation.state"][:, 0].max()) for e in range(4))
-    table, a = _read_episode(root, 2)
-    x = a["observation.state"][:, 0]
-    x[:5] = np.linspace(x[0], top, 6)[:5]
-    x[5:] = top
-    _write_episode(root, 2, table, a)
-
-
-def _edit_stats_mean(root: Path) -> None:
-    path = root / "meta/episodes_stats.jsonl"
-    lines = [json.loads(x) for x in path.read_text().splitlines() if x]
-    lines[1]["stats"]["action"]["mean"][0] += 10.0
-    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
-
-
-def _truncate(rel: str) -> Callable[[Path], None]:
-    def apply(root: Path) -> None:
-        data = (root / rel).read_bytes()
-        (root / rel).write_bytes(data[: len(data) // 2])
-
-    return apply
-
-
-def _unlink(rel: str) -> Callable[[Path], None]:
-    return lambda root: (root / rel).unlink()
-
-
-def _timestamp_gap(root: Path) -> None:
-    table = pq.read_table(root / EP_FILE.format(3))
-    stamps = table["timestamp"].to_numpy().copy()
-    stamps[20:] += 0.1  # three frames dropped
-    column = pa.array(stamps, table.schema.field("timestamp").type)
-    table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp", column)
-    pq.write_table(table, root / EP_FILE.format(3))
-
-
-def _wrap(x: np.ndarray) -> np.ndarray:
-    return x + 360.0
-
-
-# name: (damage, check, severity, episode, (first frame, last frame) or None, joint or None)
-CATALOGUE = {
-    "NaN in one action row": (
-        _damage(2, _set("action", 17, 3, np.nan)),
-        "values:nan",
-        "error",
-        2,
-        (17, 17),
-        "wrist_flex",
-    ),
-    "Inf in one state row": (
-        _damage(1, _set("observation.state", 30, 2, np.inf)),
-        "values:nan",
-        "error",
-        1,
-        (30, 30),
-        "elbow_flex",
-    ),
-    "15 idle frames at an episode's start": (
-        _damage(1, _idle_head),
-        "values:idle",
-        "warning",
-        1,
-        (0, 14),
-        None,
-    ),
-    "21 idle frames at an episode's end": (
-        _damage(3, _idle_tail),
-        "values:idle",
-        "warning",
-        3,
-        (24, 44),
-        None,
-    ),
-    "a gripper that never moves": (
-        _damage(0, _gripper_never_moves),
-        "values:gripper",
-        "warning",
-        0,
-        (0, 44),
-        "gripper",
-    ),
-    "a frozen joint": (
-        _damage(2, _set("observation.state", slice(None), 2, lambda x: x[0])),
-        "values:frozen_joint",
-        "warning",
-        2,
-        (0, 44),
-        "elbow_flex",
-    ),
-    "a frozen state through a whole episode": (
-        _damage(3, _set("observation.state", slice(None), None, lambda x: x[0])),
-        "values:frozen_state",
-        "warning",
-        3,
-        (0, 44),
-        None,
-    ),
-    "an encoder-wrap jump": (
-        _damage(1, _set("observation.state", slice(20, None), 4, _wrap)),
-        "values:jump",
-        "warning",
-        1,
-        (19, 20),
-        "wrist_roll",
-    ),
-    "a dropped serial packet (one action reads 0)": (
-        _damage(0, _set("action", 10, 1, 0.0)),
-        "values:jump",
-        "warning",
-        0,
-        (9, 11),
-        "shoulder_lift",
-    ),
-    "a saturated joint": (_saturate, "values:saturation", "warning", 2, (5, 44), "shoulder_pan"),
-    "a joint constant over the whole dataset": (
-        _every_episode(_set("observation.state", slice(None), 4, 0.0)),
-        "values:constant_joint",
-        "error",
-        None,
-        None,
-        "wrist_roll",
-    ),
-    "episodes_stats.jsonl disagreeing with the data": (
-        _edit_stats_mean,
-        "values:stats",
-        "error",
-        1,
-        None,
-        "shoulder_pan",
-    ),
-    "a missing video file": (_unlink(TOP.format(2)), "dataset:missing_files", "error", 2, None, None),
-    "a missing episode parquet file": (
-        _unlink(EP_FILE.format(3)),
-        "dataset:missing_files",
-        "error",
-        3,
-        None,
-        None,
-    ),
-    "a truncated parquet file": (
-        _truncate(EP_FILE.format(1)),
-        "dataset:unreadable_files",
-        "error",
-        1,
-        None,
-        None,
-    ),
-    "a truncated video file": (_truncate(TOP.format(0)), "dataset:video_streams", "error", 0, None, None),
-    "a timestamp gap": (_timestamp_gap, "fps", "error", None, None, None),
-}
+def _damage(root: Path, ep: int, change: Callable[[dict[str, np.ndarray]], None]) -> None:
+    table, arrays = _read_episode(root, ep)
+    change(arrays)
+    _write_episode(root, ep, table, arrays)
 
 
 def _check(root: Path, *flags: str):
@@ -260,35 +68,43 @@ def _check(root: Path, *flags: str):
     return run_check(parse_args([str(root), "--profile=local_grasp", *flags]))
 
 
-@pytest.mark.parametrize("case", list(CATALOGUE), ids=list(CATALOGUE))
-def test_catalogue_defect_is_found(case: str, copy_dataset) -> None:
-    damage, check, severity, episode, frames, joint = CATALOGUE[case]
-    src = copy_dataset("sample")
-    damage(src)
-    before = tree_digest(src)
-    report = _check(src)
-    assert tree_digest(src) == before, "the check modified the dataset"
-    rows = {r.name: r for r in report.results}
-    table = "\n".join(f"{r.name} {r.severity} {r.message}" for r in report.results)
-    assert check in rows and rows[check].severity == severity, table
-    assert rows[check].fix, table
-    others = [r for r in report.results if r.name != check and r.severity in ("error", "warning")]
-    assert not others, f"{case}: more than the one defect was reported\n{table}"
-    if check.startswith("values:"):
-        found = [f for f in report.findings if f["check"] == check]
-        assert len(found) == 1, found
-        f = found[0]
-        assert f["episode"] == episode and f["joint"] == joint, f
-        if frames is not None:
-            assert (f["first_frame"], f["last_frame"]) == frames, f
-        if joint is not None:
-            assert joint in f["message"], f
-        if episode is not None:
-            assert f"episode {episode}" in f["message"] and f["file"] in f["message"], f
-    if episode is not None:
-        assert report.flagged_episodes == [episode], report.flagged_episodes
-        assert f"--exclude_episodes=[{episode}]" in report.flag
-    record("value checks", f"damaged sample: {case}", f"{check} ({severity})", rows[check].message[:160])
+def _data(
+    features: dict[str, np.ndarray],
+    lengths: list[int],
+    fps: float = 30.0,
+    names: dict[str, list[str]] | None = None,
+    timestamp: np.ndarray | None = None,
+    frame: np.ndarray | None = None,
+) -> ValueData:
+    """A ValueData of the given arrays (rows of consecutive episodes of the given lengths)."""
+    episode = np.repeat(np.arange(len(lengths)), lengths)
+    frames = np.concatenate([np.arange(n) for n in lengths]) if frame is None else frame
+    n = int(sum(lengths))
+    return ValueData(
+        root=Path("/data/set"),
+        fps=fps,
+        features=features,
+        names=names or {k: [f"j{i}" for i in range(v.shape[1])] for k, v in features.items()},
+        episode=episode,
+        frame=frames,
+        file_of_row=np.zeros(n, dtype=np.int32),
+        files=["data/chunk-000/file-000.parquet"],
+        timestamp=frames / fps if timestamp is None else timestamp,
+    )
+
+
+def _scan(data: ValueData, **settings) -> list:
+    return scan(data, ScanContext(ValueCheckSettings(**settings)))
+
+
+def _walk(rng: np.random.Generator, lengths: list[int], width: int, scale: float = 1.0) -> np.ndarray:
+    """Smooth random motion per episode (what a teleoperated arm looks like)."""
+    parts = []
+    for n in lengths:
+        t = np.linspace(0, 1, n)[:, None]
+        phase = rng.uniform(0, 2 * np.pi, width)
+        parts.append(scale * np.sin(2 * np.pi * t * rng.uniform(0.5, 1.5, width) + phase))
+    return np.concatenate(parts)
 
 
 def test_clean_datasets_give_no_error_and_no_warning(tmp_path: Path) -> None:
@@ -306,11 +122,16 @@ def test_clean_datasets_give_no_error_and_no_warning(tmp_path: Path) -> None:
 def test_every_problem_of_a_damaged_dataset_at_once(copy_dataset, tmp_path: Path) -> None:
     """Five defects in three episodes: all listed in one run, the flag leaves exactly those out."""
     src = copy_dataset("sample")
-    _damage(2, _set("action", 17, 3, np.nan))(src)
-    _damage(1, _idle_head)(src)
-    _unlink(TOP.format(3))(src)
-    _unlink("videos/chunk-000/observation.images.wrist/episode_000003.mp4")(src)
-    _damage(1, _set("observation.state", slice(20, None), 4, _wrap))(src)
+    _damage(src, 2, lambda a: a["action"].__setitem__((17, 3), np.nan))
+
+    def idle_then_wrap(a: dict[str, np.ndarray]) -> None:
+        for key in a:
+            a[key][:35] = a[key][0]  # 1.17 s idle head
+        a["observation.state"][40:, 4] += 360.0  # an encoder wrap after it
+
+    _damage(src, 1, idle_then_wrap)
+    (src / TOP.format(3)).unlink()
+    (src / "videos/chunk-000/observation.images.wrist/episode_000003.mp4").unlink()
     before = tree_digest(src)
     report_path = tmp_path / "check.json"
     proc = run_cli("lerobot-local", "check", str(src), f"--report_json={report_path}")
@@ -323,14 +144,13 @@ def test_every_problem_of_a_damaged_dataset_at_once(copy_dataset, tmp_path: Path
     names = {r["name"]: r["severity"] for r in report["results"]}
     assert names["values:nan"] == "error" and names["values:idle"] == "warning"
     assert names["values:jump"] == "warning" and names["dataset:missing_files"] == "error"
-    assert report["structure_problems"]["problems"] == 2
     # the converter refuses the same folder listing both missing files, then converts the rest with the flag
     out = tmp_path / "out"
     proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--progress=false")
     assert proc.returncode == 1 and not out.exists()
     error = proc.stderr[proc.stderr.index("conversion failed") :]
-    assert error.splitlines()[0].endswith("2 problems in 1 episode(s) of " + str(src) + ":"), error
-    assert "--exclude_episodes=[3]" in error
+    assert "values:nan" in error and "episode_000003.mp4" in error, error
+    assert "--exclude_episodes=[2,3]" in error
     proc = run_cli(
         "lerobot-convert-local",
         f"--input={src}",
@@ -391,33 +211,117 @@ def test_check_cli_exit_codes(tmp_path: Path) -> None:
     assert bad.returncode == 2
 
 
-VALUE_CASES = [c for c, spec in CATALOGUE.items() if spec[1].startswith("values:")]
+def test_joint_names_flat_nested_per_axis_and_dict() -> None:
+    assert joint_names({"names": ["a", "b"]}, 2) == ["a", "b"]
+    assert joint_names({"names": [["kLeftShoulderPitch", "kRightHandIndex"]]}, 2) == [
+        "kLeftShoulderPitch",
+        "kRightHandIndex",
+    ]
+    assert joint_names({"names": {"motors": ["m0", "m1", "m2"]}}, 3) == ["m0", "m1", "m2"]
+    per_axis = joint_names({"names": [["l", "r"], ["x", "y", "z"]]}, 6)
+    assert per_axis == ["l.x", "l.y", "l.z", "r.x", "r.y", "r.z"]
+    assert joint_names({"names": ["a"]}, 2) == ["0", "1"]
+    assert "gives 1 name(s) for 2 values" in names_problem("action", {"names": ["a"]}, 2)
+    assert names_problem("action", {"names": None}, 2) is None
 
 
-@pytest.mark.parametrize("case", VALUE_CASES, ids=VALUE_CASES)
-def test_catalogue_value_defect_is_found_after_conversion(case: str, copy_dataset, tmp_path: Path) -> None:
-    """The same defect in the converted v3.0 dataset (aggregated files, renumbered rows): same check,
-    episode, frames and joint, now naming data/chunk-000/file-000.parquet."""
-    from lerobot_local.convert.run import ConvertJob, run_conversion
-    from lerobot_local.convert.writer import WriteOptions
+def test_sub_rate_sensor_is_said_once_and_makes_no_jump() -> None:
+    """A hand streamed at 10 Hz inside 30 fps (held 3 frames, then a step): one ok row, no jump."""
+    rng = np.random.default_rng(0)
+    lengths = [300] * 6
+    arm = _walk(rng, lengths, 4, 0.5)
+    hand = _walk(rng, lengths, 3, 0.5) + 0.5
+    action = np.concatenate([arm, hand], axis=1)
+    state = np.concatenate([arm, hand[(np.arange(hand.shape[0]) // 3) * 3]], axis=1)  # held 3 frames
+    joints = [*(f"arm{i}" for i in range(4)), "kHandA", "kHandB", "kHandC"]
+    names = {"observation.state": joints, "action": joints}
+    data = _data({"observation.state": state, "action": action}, lengths, names=names)
+    findings = _scan(data)
+    assert [f.check for f in findings if f.severity != "ok"] == [], findings
+    rate = [f for f in findings if f.check == "values:rate"]
+    assert len(rate) == 1, rate
+    assert "observation.state[kHandA..kHandC] (3 of 7 joints) updates at ~10 Hz" in rate[0].message
 
-    damage, check, severity, episode, frames, joint = CATALOGUE[case]
-    src = copy_dataset("sample")
-    damage(src)
-    out = tmp_path / "v30"
-    run_conversion(ConvertJob(input=src, output=out, verify="none", write=WriteOptions(progress=False)), "t")
-    report = _check(out, "--deep_video_check=false")
-    loud = {r.name: r.severity for r in report.results if r.severity in ("error", "warning")}
-    assert loud == {check: severity}, report.results
-    found = [f for f in report.findings if f["check"] == check]
-    if check == "values:stats":  # the wrong per-episode mean went into stats.json's mean (and pooled std)
-        episode = None
-        assert "meta/stats.json: action[shoulder_pan] mean" in found[0]["message"], found
-        assert {f["joint"] for f in found} == {"shoulder_pan"}, found
-        found = found[:1]
-    assert len(found) == 1 and found[0]["episode"] == episode and found[0]["joint"] == joint, found
-    if frames is not None:
-        assert (found[0]["first_frame"], found[0]["last_frame"]) == frames, found
-    if episode is not None:
-        assert found[0]["file"] == "data/chunk-000/file-000.parquet"
-        assert f"--dataset.episodes=[{','.join(str(e) for e in range(4) if e != episode)}]" in report.flag
+
+def test_noise_and_resting_at_a_limit_are_not_findings() -> None:
+    """A still arm with 2e-4 rad noise, a hand resting at 1.0 with its action at 1.0, rest pose at a
+    limit at each episode's start: no finding."""
+    rng = np.random.default_rng(1)
+    lengths = [240] * 5
+    moving = _walk(rng, lengths, 3, 1.0)
+    still = 0.3 + rng.normal(0, 2e-4, (sum(lengths), 1))
+    hand = np.clip(_walk(rng, lengths, 1, 1.0) + 0.8, 0, 1)
+    state = np.concatenate([moving, still, hand], axis=1)
+    state[np.repeat(np.arange(5) * 240, 1)] = state[0]  # rest pose at the start
+    data = _data({"observation.state": state, "action": state.copy()}, lengths)
+    assert [f for f in _scan(data) if f.severity != "ok"] == []
+
+
+def test_a_finding_in_most_episodes_is_said_once_and_flags_none() -> None:
+    rng = np.random.default_rng(2)
+    lengths = [200] * 4
+    state = _walk(rng, lengths, 3)
+    for e in range(4):  # every episode ends with 2 s of identical frames
+        state[e * 200 + 140 : (e + 1) * 200] = state[e * 200 + 139]
+    data = _data({"observation.state": state, "action": state.copy()}, lengths)
+    findings = [f for f in _scan(data) if f.severity != "ok"]
+    assert len(findings) == 1 and findings[0].check == "values:idle" and findings[0].episode is None
+    assert "in 4 of 4 episodes" in findings[0].message
+    rows = to_results(data, findings, ValueCheckSettings(), lambda eps: f"--exclude_episodes={eps}")
+    idle = next(r for r in rows if r.name == "values:idle")
+    assert idle.episodes == () and "--exclude_episodes" not in idle.fix
+
+
+def test_stats_printed_with_the_digits_that_differ() -> None:
+    rng = np.random.default_rng(3)
+    state = 152.3 + _walk(rng, [100, 100], 2, 10.0)
+    data = _data({"observation.state": state}, [100, 100])
+    mean = state.mean(0)
+    given = {
+        "observation.state": {
+            "mean": (mean + np.array([5.0, 0.0])).tolist(),
+            "std": state.std(0).tolist(),
+            "min": state.min(0).tolist(),
+            "max": state.max(0).tolist(),
+        }
+    }
+    findings = scan(data, ScanContext(ValueCheckSettings(), stats_json=given))
+    stats = [f for f in findings if f.check == "values:stats"]
+    assert len(stats) == 1 and stats[0].joint == "j0", stats
+    shown = stats[0].message.split(" mean is ")[1]
+    given_text, real_text = shown.rstrip(".").split(" but the data gives ")
+    assert given_text != real_text
+
+
+def _timing(ts: np.ndarray, lengths: list[int], frame: np.ndarray | None = None, fps: float = 30.0):
+    state = np.zeros((len(ts), 1))
+    return check_timing(_data({"observation.state": state}, lengths, fps=fps, timestamp=ts, frame=frame))
+
+
+def test_timing_tells_the_causes_apart() -> None:
+    lengths = [90] * 4
+    frames = np.concatenate([np.arange(n) for n in lengths])
+    exact = (frames / 30).astype(np.float32).astype(np.float64)  # float32 on 1/fps: normal
+    assert _timing(exact, lengths) == []
+    wrong = [f.check for f in _timing(frames / 15, lengths)]
+    assert wrong == ["fps"]
+    gap = exact.copy()
+    gap[90 + 40 : 180] += 1.0
+    [found] = _timing(gap, lengths)
+    assert (found.check, found.episode, found.first_frame, found.last_frame) == ("fps:gap", 1, 39, 40)
+    back = exact.copy()
+    back[180 + 50] = back[180 + 48]
+    assert {(f.check, f.episode) for f in _timing(back, lengths)} == {("fps:gap", 2)}
+    clock = exact + 0.04 + np.random.default_rng(0).normal(0, 0.003, exact.size)
+    [found] = _timing(clock, lengths)
+    assert found.check == "fps:timestamps" and found.episode is None and "instead of 0" in found.message
+    dropped = np.r_[np.arange(90), np.arange(0, 40), np.arange(50, 90), np.arange(90), np.arange(90)]
+    found = _timing(dropped / 30, [90, 80, 90, 90], frame=dropped)
+    assert [(f.check, f.episode) for f in found] == [("fps:frames", 1)] and "10 row(s) are missing" in found[
+        0
+    ].message
+    duplicated = np.r_[np.arange(90), np.arange(0, 41), np.arange(40, 90), np.arange(90), np.arange(90)]
+    found = _timing(duplicated / 30, [90, 91, 90, 90], frame=duplicated)
+    assert [(f.check, f.episode) for f in found] == [("fps:frames", 1)] and "repeat a frame_index" in found[
+        0
+    ].message
