@@ -300,7 +300,9 @@ def _template_problems(info: dict[str, Any], root: Path) -> tuple[list[Problem],
     """The path templates, tried once on a sample episode: problems, and notes for tolerated variants."""
     path = root / "meta" / "info.json"
     problems, notes = [], []
-    names = ["data_path"] + (["video_path"] if isinstance(info.get("video_path"), str) else [])
+    names = (["data_path"] if "data_path" in info else []) + (
+        ["video_path"] if isinstance(info.get("video_path"), str) else []
+    )
     for name in names:
         template = info.get(name)
         if not isinstance(template, str) or not template:
@@ -445,10 +447,8 @@ def read_source(root: Path) -> SourceDataset:
             f"convert from one of {', '.join(SUPPORTED_SOURCE_VERSIONS)}",
         )
     fatal = _info_problems(info, info_path)
-    notes: list[str] = []
-    if not fatal:
-        template_problems, notes = _template_problems(info, root)
-        fatal += template_problems
+    template_problems, notes = _template_problems(info, root)
+    fatal += template_problems
     problems: list[Problem] = []
 
     tasks_path = meta / "tasks.jsonl"
