@@ -122,7 +122,10 @@ def loader_period(dataset: Any, batch: int, workers: int, batches: int, collate:
     return (time.perf_counter() - started) / n
 
 
-def measure(setting: str, dataset_root: Path, vlm: Path, args: argparse.Namespace) -> dict[str, Any]:
+def measure(
+    setting: str, dataset_root: Path, vlm: Path, args: argparse.Namespace, result: dict[str, Any]
+) -> dict[str, Any]:
+    """Fill ``result`` with the figures of one setting, stage after stage."""
     import torch
     from accelerate import Accelerator
     from lerobot.datasets.factory import make_dataset
@@ -160,7 +163,7 @@ def measure(setting: str, dataset_root: Path, vlm: Path, args: argparse.Namespac
     cams = list(dataset.meta.camera_keys)
     rng = torch.Generator().manual_seed(0)
     idx = torch.randint(0, len(dataset), (args.samples,), generator=rng).tolist()
-    result: dict[str, Any] = {"setting": setting, "batch": batch, "workers": workers, "backend": backend}
+    result.update(batch=batch, workers=workers, backend=backend)
     # decode vs the rest of __getitem__, in this process (one sample at a time)
     reader = dataset.reader if hasattr(dataset, "reader") else dataset
     ep_index = dataset.meta.episodes
@@ -227,6 +230,7 @@ def measure(setting: str, dataset_root: Path, vlm: Path, args: argparse.Namespac
         "grad_norm": AverageMeter("g"),
         "lr": AverageMeter("lr"),
         "update_s": AverageMeter("u"),
+        "gpu_mem_gb": AverageMeter("mem_gb"),  # update_policy sets it on CUDA
     }
     tracker = MetricsTracker(batch, dataset.num_frames, dataset.num_episodes, meters)
     for step in range(args.steps):
@@ -329,10 +333,11 @@ def main() -> int:
     print(f"setup {results['setup_s']} s", flush=True)
     for setting in [s for s in args.settings.split(",") if s]:
         t0 = time.perf_counter()
+        r: dict[str, Any] = {"setting": setting}
         try:
-            r = measure(setting, dataset, vlm, args)
-        except Exception as exc:  # keep the other settings' figures
-            r = {"setting": setting, "error": f"{type(exc).__name__}: {exc}"[:500]}
+            measure(setting, dataset, vlm, args, r)
+        except Exception as exc:  # keep the figures measured so far and the other settings'
+            r["error"] = f"{type(exc).__name__}: {exc}"[:500]
         r["wall_s"] = round(time.perf_counter() - t0, 1)
         print(json.dumps(r), flush=True)
         results["settings"].append(r)
