@@ -282,18 +282,22 @@ def frozen_frames(d: Damaged) -> Expect:
     return Expect("values:frozen_frames", "warning", e, (a, a + n), None, "stalled")
 
 
-def idle_head(d: Damaged) -> Expect:
+def idle_head(d: Damaged) -> Expect | None:
     e = _ep(d)
     n = min(round(1.5 * d.fps), d.length(e) - 6)
+    if n <= 1.2 * d.fps:
+        return None  # the episode is too short for an idle run longer than values.max_idle_s
     for key in (d.state, d.action):
         d.edit(e, key, lambda x: x.__setitem__(slice(0, n), x[0]))
     return Expect("values:idle", "warning", e, (0, n - 1), None, "trim the idle frames")
 
 
-def idle_tail(d: Damaged) -> Expect:
+def idle_tail(d: Damaged) -> Expect | None:
     e = _ep(d)
     length = d.length(e)
     n = min(round(1.5 * d.fps), length - 6)
+    if n <= 1.2 * d.fps:
+        return None  # the episode is too short for an idle run longer than values.max_idle_s
     for key in (d.state, d.action):
         d.edit(e, key, lambda x: x.__setitem__(slice(length - n, None), x[length - n - 1]))
     return Expect("values:idle", "warning", e, (length - n - 1, length - 1), None, "trim the idle frames")
@@ -587,7 +591,10 @@ def test_damage_is_found(source: str, case: str, request: pytest.FixtureRequest,
     d = Damaged(root)
     expect = DAMAGES[case](d)
     if expect is None:
-        pytest.skip(f"{source} has nothing this damage applies to (no stats file or no video)")
+        pytest.skip(f"{source} has nothing this damage applies to (no stats file, no video, short episodes)")
+    if case == "a video with fewer frames than rows" and d.version == "v3.0":
+        reason = "waiting on dataset/video rows (v3.0: rows beyond the episode's video frames)"
+        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
     d.save()
     whole = [
         f
