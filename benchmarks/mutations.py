@@ -416,8 +416,9 @@ class Outcome:
     check: str = ""
     dry_run: str = ""
     convert: str = ""
-    loader: str = ""  # ok / broken: ... / n/a
-    miss: bool = False
+    loader: str = ""  # LeRobot on the v3.0 input: ok / broken: ... / n/a (a v2.x input)
+    output_loader: str = ""  # LeRobot on the converted copy: ok / broken: ... / n/a (nothing converted)
+    miss: str = ""  # "check": check clean, input broken; "convert": converted, copy broken
     tracebacks: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -521,13 +522,12 @@ def run_one(
         outcome.dry_run = _stage(outcome, "dry_run", lambda: run_convert(target, work / "dry", True))
     if "convert" in stages:
         outcome.convert = _stage(outcome, "convert", lambda: run_convert(target, work / "out", False))
-    outcome.loader = "n/a"
-    if v30_input:
-        outcome.loader = try_loader(target, rng)
-        outcome.miss = outcome.loader != "ok" and outcome.check == "clean"
-    elif outcome.convert == "ok":
-        outcome.loader = try_loader(work / "out", rng)
-        outcome.miss = outcome.loader != "ok"
+    outcome.loader = try_loader(target, rng) if v30_input else "n/a"
+    outcome.output_loader = try_loader(work / "out", rng) if outcome.convert == "ok" else "n/a"
+    if outcome.output_loader.startswith("broken"):
+        outcome.miss = "convert"
+    elif outcome.loader.startswith("broken") and outcome.check == "clean":
+        outcome.miss = "check"
     outcome.seconds = round(time.perf_counter() - started, 3)
     return outcome
 
@@ -595,7 +595,7 @@ def run(
             outcomes.append(outcome)
             if progress and len(outcomes) % 25 == 0:
                 failures = sum(bool(o.tracebacks) for o in outcomes)
-                misses = sum(o.miss for o in outcomes)
+                misses = sum(bool(o.miss) for o in outcomes)
                 print(f"  {len(outcomes)}/{count}: {failures} with tracebacks, {misses} misses", flush=True)
     return outcomes
 
@@ -608,16 +608,17 @@ def tally(outcomes: list[Outcome]) -> dict[str, Any]:
         row = per_kind.setdefault(o.kind, Counter())
         row["runs"] += 1
         row["tracebacks"] += bool(o.tracebacks)
-        row["misses"] += o.miss
+        row["misses"] += bool(o.miss)
         row["refused"] += o.convert == "refused"
         row["check_error"] += o.check == "error"
-        row["loader_broken"] += o.loader.startswith("broken")
+        row["loader_broken"] += o.loader.startswith("broken") or o.output_loader.startswith("broken")
     return {
         "mutations": len(outcomes),
         "datasets": sorted({o.dataset for o in outcomes}),
         "tracebacks": sum(len(o.tracebacks) for o in outcomes),
         "mutations_with_tracebacks": sum(bool(o.tracebacks) for o in outcomes),
-        "misses": sum(o.miss for o in outcomes),
+        "misses": sum(bool(o.miss) for o in outcomes),
+        "misses_by_stage": dict(Counter(o.miss for o in outcomes if o.miss)),
         "per_stage": per_stage,
         "per_kind": {k: dict(v) for k, v in sorted(per_kind.items())},
     }
@@ -626,7 +627,8 @@ def tally(outcomes: list[Outcome]) -> dict[str, Any]:
 def print_table(summary: dict[str, Any]) -> None:
     print(f"{summary['mutations']} mutations over {', '.join(summary['datasets'])}")
     print(
-        f"tracebacks: {summary['tracebacks']}, loader-breaking mutations passed as clean: {summary['misses']}"
+        f"tracebacks: {summary['tracebacks']}, loader-breaking mutations passed as clean: {summary['misses']} "
+        f"(by stage: {summary['misses_by_stage']})"
     )
     cols = f"{'runs':>5} {'check err':>9} {'refused':>8} {'loader broken':>13} {'tb':>4} {'miss':>5}"
     header = f"{'kind':<22} {cols}"

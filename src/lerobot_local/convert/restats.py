@@ -33,7 +33,7 @@ from lerobot_local.convert.run import (
     sibling,
 )
 from lerobot_local.convert.stats_table import EpisodeStatsTable, aggregate
-from lerobot_local.dataset import EPISODES_GLOB, INFO_PATH, STATS_PATH, data_files, read_info
+from lerobot_local.dataset import EPISODES_GLOB, INFO_PATH, STATS_PATH, data_files, read_info, read_stats_json
 from lerobot_local.facts import gather_dataset_facts
 from lerobot_local.runner import run_dataset_checks
 from lerobot_local.settings import LocalSettings
@@ -214,7 +214,7 @@ def _write_stats_json(root: Path) -> None:
             for key, values in _regroup(record).items():
                 per.set(row, key, {s: np.asarray(v) for s, v in values.items()})
             row += 1
-    old = json.loads((root / STATS_PATH).read_text()) if (root / STATS_PATH).is_file() else {}
+    old = read_stats_json(root) or {}  # an unreadable stats.json is replaced, not an obstacle
     new = stats.to_jsonable(aggregate(per))
     for key, values in old.items() if isinstance(old, dict) else []:
         new.setdefault(key, values)  # features meta/episodes has no stats for are kept

@@ -1,0 +1,51 @@
+"""A seeded slice of the mutation run (benchmarks/mutations.py): 40 damages of the bundled sample (v2.1, and
+its v3.0 conversion) through check, the converter's dry run and the real conversion: no traceback, and no
+damage that breaks LeRobot's loader passes as clean."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from conftest import REPO, SAMPLE
+from reliability_log import record
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+import mutations  # the benchmark's engine, imported from its folder (after the path is set)
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> list:
+    tmp = tmp_path_factory.mktemp("mutations")
+    return mutations.run([SAMPLE, mutations.v30_of(SAMPLE, tmp)], count=40, seed=22)
+
+
+def test_seeded_mutations_give_no_traceback(outcomes: list) -> None:
+    summary = mutations.tally(outcomes)
+    assert summary["mutations"] == 40 and len(summary["per_kind"]) >= 12, summary
+    failures = [(o.kind, o.detail, o.tracebacks) for o in outcomes if o.tracebacks]
+    assert not failures, failures
+    record(
+        "mutations",
+        "40 seeded damages of the bundled sample (files, columns, dtypes, values, metadata)",
+        "0 tracebacks in check, dry run and conversion",
+        f"{summary['mutations']} mutations, {summary['tracebacks']} tracebacks",
+        trials=40,
+    )
+
+
+def test_converted_copies_load_in_lerobot(outcomes: list) -> None:
+    """Whatever the converter reports as converted, LeRobot loads (first, last and random items)."""
+    misses = [(o.kind, o.detail, o.output_loader) for o in outcomes if o.miss == "convert"]
+    assert not misses, misses
+
+
+@pytest.mark.xfail(
+    reason="the v3.0 dataset check (checks/dataset.py) passes a data file whose column is renamed or dropped "
+    "and a garbled meta/stats.json, which LeRobot's loader cannot read (reported to the lead)",
+    strict=False,
+)
+def test_no_loader_breaking_v30_damage_passes_check(outcomes: list) -> None:
+    misses = [(o.kind, o.detail, o.loader) for o in outcomes if o.miss == "check"]
+    assert not misses, misses
