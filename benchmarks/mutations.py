@@ -627,8 +627,8 @@ def tally(outcomes: list[Outcome]) -> dict[str, Any]:
 def print_table(summary: dict[str, Any]) -> None:
     print(f"{summary['mutations']} mutations over {', '.join(summary['datasets'])}")
     print(
-        f"tracebacks: {summary['tracebacks']}, loader-breaking mutations passed as clean: {summary['misses']} "
-        f"(by stage: {summary['misses_by_stage']})"
+        f"tracebacks: {summary['tracebacks']}, loader-breaking mutations passed as clean: "
+        f"{summary['misses']} (by stage: {summary['misses_by_stage']})"
     )
     cols = f"{'runs':>5} {'check err':>9} {'refused':>8} {'loader broken':>13} {'tb':>4} {'miss':>5}"
     header = f"{'kind':<22} {cols}"
