@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import SAMPLE, tree_digest
+from reliability_log import record
 
 REAL_ENV = "LEROBOT_LOCAL_REAL_DATA"
 STATE_KEYS = ("observation.state", "state")
@@ -609,6 +610,8 @@ def test_damage_is_found(source: str, case: str, request: pytest.FixtureRequest,
     report = _check(root)
     assert tree_digest(root) == before, "the check modified the dataset"
     _assert_found(case, source, expect, report, baseline)
+    row = next(r for r in report.results if r.name.startswith(expect.row) and r.severity == expect.severity)
+    record("damage catalogue", f"{source}: {case}", f"{row.name} ({row.severity})", row.message[:160])
 
 
 def test_real_data_catalogue_needs_the_variable() -> None:
