@@ -1,7 +1,9 @@
 """Did it learn? A real ``lerobot-train`` run with a holdout on a learnable synthetic task (CPU, network
 closed): validation at every checkpoint, the JSON-lines metrics, the best link, resume on the same split,
-``lerobot-local eval`` reproducing the in-training numbers, the untrained and constant baselines beaten, bad
-input refused with nothing written, and the HTML report opened in a real headless Chromium."""
+``lerobot-local eval`` reproducing the in-training numbers, the untrained and constant baselines beaten and
+the verdict saying so in words ("learning"), a run that does not learn saying "not learned yet", eval from
+another working directory with LeRobot's spellings and trained-on episodes marked, bad input refused with
+nothing written, and the HTML report (verdict first) opened in a real headless Chromium."""
 
 from __future__ import annotations
 
@@ -38,10 +40,12 @@ def reach(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def trained(reach: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The module's run; its config names the dataset and output dir relative to where it trains (``work``),
+    as a lab's config does, so every eval below (run from the repo root) resolves them as training did."""
     work = tmp_path_factory.mktemp("run")
     config = tiny_act_config(
-        reach,
-        work / "run",
+        Path(os.path.relpath(reach, work)),
+        Path("run"),
         steps=STEPS,
         save_freq=SAVE_FREQ,
         log_freq=LOG_FREQ,
@@ -52,7 +56,7 @@ def trained(reach: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
             "lerobot_local.validation": {"holdout": 0.25, "max_samples": 64, "every_n_steps": 50},
         },
     )
-    proc = train(f"--config_path={write_config(work / 'cfg.json', config)}")
+    proc = train(f"--config_path={write_config(work / 'cfg.json', config)}", cwd=work)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return work / "run", proc.stderr
 
@@ -77,6 +81,20 @@ def test_validation_at_every_checkpoint_in_one_metrics_file(trained: tuple[Path,
     (run_row,) = _records(run, "run")
     assert run_row["holdout_episodes"] == GOLDEN_HOLDOUT
     assert any(c["name"] == "validation" for c in run_row["checks"])
+    assert run_row["cwd"] == str(run.parent)  # relative paths of the config resolve against it
+    # the verdict in words at every validation, from the inputs recorded beside it
+    assert log.count("lerobot-local: verdict at step") == 4
+    assert "verdict at step 200: learning: beats the constant action on every joint" in log
+    final = validations[-1]["verdict"]
+    assert final["status"] == "learning" and "better than the untrained initialisation" in final["text"]
+    assert final["inputs"]["mae"] == validations[-1]["mae"] and final["inputs"]["beat_margin"] == 0.05
+    # the untrained initialisation: scored once for the run, cached, the same reference at every validation
+    (reference,) = _records(run, "reference")
+    assert log.count("lerobot-local: untrained initialisation (random weights)") == 1
+    assert all(v["untrained"]["mae"] == reference["untrained"]["mae"] for v in validations)
+    assert final["inputs"]["untrained_mae"] == reference["untrained"]["mae"]
+    assert validations[-1]["units"] == {"shoulder": "dataset units", "elbow": "dataset units"}
+    assert "over all 5 steps of each predicted action chunk" in validations[-1]["definition"]
     checkpoints = run / "checkpoints"
     best = min((v for v in validations if v["checkpoint"]), key=lambda v: v["val_loss"])["checkpoint"]
     assert os.readlink(checkpoints / "best") == best
@@ -96,18 +114,24 @@ def test_eval_reproduces_the_in_training_validation_and_beats_both_baselines(
 ) -> None:
     run, _ = trained
     out = tmp_path / "eval.json"
-    proc = run_cli(
+    proc = run_cli(  # from another directory, with LeRobot's spelling and a relative --report_json
         "lerobot-local",
         "eval",
-        f"--checkpoint={run / 'checkpoints/000200'}",
+        f"--policy.path={run / 'checkpoints/000200/pretrained_model'}",
         "--device=cpu",
-        f"--report_json={out}",
+        "--report_json=eval.json",
         f"--plots_dir={tmp_path / 'plots'}",
+        cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(out.read_text())
     (result,) = report["checkpoints"]
-    assert report["episodes"] == GOLDEN_HOLDOUT
+    assert report["episodes"] == GOLDEN_HOLDOUT and report["trained_on_episodes"] == []
+    assert report["run_directory"] == str(run.parent) and "recorded in" in report["run_directory_from"]
+    assert result["verdict"]["status"] == "learning"
+    assert "verdict 000200: learning: beats the constant action on every joint" in proc.stdout
+    assert result["untrained_reference"]["from"].startswith("the run's metrics file")  # cached, not rescored
+    assert "eval untrained" not in proc.stderr
     assert abs(result["metrics"]["val_loss"] - result["in_training"]["val_loss"]) < 1e-4
     assert abs(result["metrics"]["mae_mean"] - result["in_training"]["mae_mean"]) < 1e-4
     pngs = sorted((tmp_path / "plots").glob("*.png"))
@@ -131,6 +155,52 @@ def test_eval_reproduces_the_in_training_validation_and_beats_both_baselines(
     assert learned["mae_mean"] < MARGIN * constant, (learned["mae_mean"], constant)
     assert learned["mae_mean"] < MARGIN * reference["mae_mean"], (learned["mae_mean"], reference["mae_mean"])
     assert learned["val_loss"] < MARGIN * reference["val_loss"]
+    assert (
+        abs(reference["mae_mean"] - result["untrained_reference"]["mae_mean"]) < 1e-4
+    )  # same init, same frames
+
+
+def test_a_run_that_does_not_learn_says_not_learned_yet_and_eval_marks_trained_episodes(
+    reach: Path, tmp_path: Path
+) -> None:
+    """lr 0: the weights never move. Eval runs elsewhere with LeRobot's flags, on a trained and a held-out
+    episode: the table and the JSON say which is which."""
+    config = tiny_act_config(
+        Path(os.path.relpath(reach, tmp_path)),
+        Path("still"),
+        steps=2,
+        save_freq=2,
+        log_freq=2,
+        batch_size=8,
+        **{"policy.optimizer_lr": 0.0, "lerobot_local.validation": {"holdout": 0.25, "max_samples": 16}},
+    )
+    proc = train(f"--config_path={write_config(tmp_path / 'still.json', config)}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (validation,) = _records(tmp_path / "still", "validation")
+    assert validation["verdict"]["status"] == "not learned yet", validation["verdict"]
+    assert "verdict at step 2: not learned yet" in proc.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    trained_episode = next(e for e in range(12) if e not in GOLDEN_HOLDOUT)
+    proc = run_cli(
+        "lerobot-local",
+        "eval",
+        f"--policy.path={tmp_path / 'still/checkpoints/last/pretrained_model'}",
+        f"--dataset.episodes=[{trained_episode},{GOLDEN_HOLDOUT[0]}]",
+        "--policy.device=cpu",
+        "--report_json=r.json",
+        "--progress=false",
+        cwd=elsewhere,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((elsewhere / "r.json").read_text())
+    assert report["dataset_root"] == str(reach) and report["trained_on_episodes"] == [trained_episode]
+    (result,) = report["checkpoints"]
+    assert result["episodes"][str(trained_episode)]["role"] == "trained on"
+    assert result["episodes"][str(GOLDEN_HOLDOUT[0])]["role"] == "held out"
+    assert f"WARNING: episodes [{trained_episode}] (marked *) were trained on" in proc.stdout
+    assert "trained on *" in proc.stdout and "verdict 000002: not learned yet" in proc.stdout
+    assert "not a held-out score" in result["verdict"]["text"]
 
 
 def test_eval_of_every_checkpoint_of_a_run_names_the_best(trained: tuple[Path, str], tmp_path: Path) -> None:
@@ -206,6 +276,13 @@ def test_the_report_opens_in_a_real_headless_chromium(trained: tuple[Path, str],
     assert text.count("data:image/png;base64,") >= 3 + len(GOLDEN_HOLDOUT[:2])
     for section in ("id='charts'", "id='validation'", "id='trajectories'", "id='checks'", "Best checkpoint"):
         assert section in text
+    assert (
+        text.index("<h1>") < text.index("id='verdict'") < text.index("id='best'") < text.index("id='charts'")
+    )
+    assert (
+        "Verdict (step 200, checkpoint 000200):</b> learning: beats the constant action on every joint"
+        in text
+    )
     browser = _chromium()
     if browser is None:
         if os.environ.get("CI") == "true":
@@ -249,7 +326,7 @@ def test_resume_validates_on_the_same_split(trained: tuple[Path, str]) -> None:
     """Last in the file: it extends the module's run in place (a copy would not match its manifests)."""
     run, _ = trained
     config = run / "checkpoints/last/pretrained_model/train_config.json"
-    proc = train("--resume=true", f"--config_path={config}", f"--steps={STEPS + 20}")
+    proc = train("--resume=true", f"--config_path={config}", f"--steps={STEPS + 20}", cwd=run.parent)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "restored lerobot_local settings" in proc.stderr
     runs = _records(run, "run")
