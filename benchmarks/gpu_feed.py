@@ -33,6 +33,8 @@ from common import BIN, lerobot_version, print_table
 from gpu_data import grasp_dataset
 from gpu_smolvla import GpuMemoryPeak, train_config
 
+HEADERS = ("run", "rc", "batch", "workers", "steps", "updt_s", "data_s", "data share", "samples/s")
+HEADERS += ("train s", "peak GiB", "val loss", "action MAE")
 SIZING_ROW = re.compile(r"^\s+sizing\s+(OK|WARNING|ERROR)\s+(.+)$", re.MULTILINE)
 
 
@@ -148,8 +150,7 @@ def main() -> int:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(results, indent=2) + "\n")
     print_table(
-        ["run", "rc", "batch", "workers", "steps", "updt_s", "data_s", "data share", "samples/s"]
-        + ["train s", "peak GiB", "val loss", "action MAE"],
+        [*HEADERS],
         [
             [
                 name,

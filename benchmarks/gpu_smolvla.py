@@ -56,11 +56,14 @@ class GpuMemoryPeak:
 
     def _poll(self) -> None:
         while not self._stop.is_set():
-            out = subprocess.run(
-                ["nvidia-smi", "--query-gpu=index,memory.used", "--format=csv,noheader,nounits"],
-                capture_output=True,
-                text=True,
-            ).stdout
+            try:
+                out = subprocess.run(
+                    ["nvidia-smi", "--query-gpu=index,memory.used", "--format=csv,noheader,nounits"],
+                    capture_output=True,
+                    text=True,
+                ).stdout
+            except FileNotFoundError:  # no NVIDIA driver here (a CPU smoke test)
+                return
             for line in out.strip().splitlines():
                 index, used = (x.strip() for x in line.split(","))
                 if index.isdigit() and used.isdigit():
