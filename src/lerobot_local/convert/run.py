@@ -237,6 +237,12 @@ def problems_hint(
     flags = sorted({GROUP_FLAGS[p.group] for p in problems if p.group in GROUP_FLAGS})
     bad = sorted({e for p in problems if p.group not in GROUP_FLAGS for e in p.all_episodes})
     if not bad:
+        concerned = sorted({e for p in problems for e in p.all_episodes})
+        if concerned and len(concerned) < len(src.episodes):
+            return (
+                f"run the same command with {' '.join(flags)} (or, to convert without the episodes "
+                f"concerned, with {_keep_flag(job, src, concerned)})"
+            )
         return f"run the same command with {' '.join(flags)}"
     if not [ep for ep in src.episodes if ep.index not in set(bad)]:
         return "no episode is free of problems: restore the files named above"
