@@ -593,9 +593,6 @@ def test_damage_is_found(source: str, case: str, request: pytest.FixtureRequest,
     expect = DAMAGES[case](d)
     if expect is None:
         pytest.skip(f"{source} has nothing this damage applies to (no stats file, no video, short episodes)")
-    if case == "a video with fewer frames than rows" and d.version == "v3.0":
-        reason = "waiting on dataset/video rows (v3.0: rows beyond the episode's video frames)"
-        request.node.add_marker(pytest.mark.xfail(strict=True, reason=reason))
     d.save()
     whole = [
         f

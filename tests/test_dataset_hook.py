@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -14,12 +15,9 @@ ROW = "example:dataset"
 
 
 def _row(output: str) -> str | None:
-    """The status of the example row in a printed check table (None when absent)."""
-    for line in output.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] == ROW:
-            return parts[1]
-    return None
+    """The status of the example row in a printed check table or converter summary (None when absent)."""
+    found = re.search(rf"{re.escape(ROW)}:?\s+(OK|WARNING|ERROR|SKIPPED)\b", output)
+    return found.group(1) if found else None
 
 
 @pytest.mark.parametrize("fail", [False, True], ids=["passes", "refuses"])

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from lerobot_local.convert.errors import ConversionProblems, Problem
 from lerobot_local.convert.scan import scan_source
 from lerobot_local.dataset import (
+    DATA_GLOB,
     EPISODES_DIR,
     INFO_PATH,
     TASKS_PATH,
@@ -21,6 +23,7 @@ from lerobot_local.dataset import (
     V30,
     LocalDataset,
     data_file,
+    data_files,
     episodes_table,
     info_problems,
     video_file,
@@ -103,12 +106,55 @@ def check_v30(root: Path, info: dict[str, Any]) -> CheckResult:
             "restore the files from a backup, or re-run lerobot-convert-local into a new folder",
             episodes=tuple(episodes),
         )
+    mismatched = _rows_against_episodes(root, info, rows)
+    if mismatched:
+        episodes = sorted(mismatched)
+        shown = "; ".join(mismatched[e] for e in episodes[:MAX_SHOWN])
+        more = f" (and {len(episodes) - MAX_SHOWN} more)" if len(episodes) > MAX_SHOWN else ""
+        return CheckResult(
+            NAME,
+            "error",
+            f"{len(episodes)} episode(s) of {root / DATA_GLOB} disagree with {root / EPISODES_DIR}: "
+            f"{shown}{more}; LeRobot's loader fails on such frames.",
+            "re-run lerobot-convert-local from the source into a new folder, or leave those episodes out",
+            episodes=tuple(episodes),
+        )
     return CheckResult(
         NAME,
         "ok",
         f"{root}: complete v3.0 dataset, {info.get('total_episodes')} episodes, "
         f"{info.get('total_frames')} frames.",
     )
+
+
+def _rows_against_episodes(root: Path, info: dict[str, Any], rows: list[dict[str, Any]]) -> dict[int, str]:
+    """Episodes whose data rows disagree with meta/episodes: another row count than its length, or more
+    rows than the frames of the video part it owns. Episode -> one sentence. (Gaps in the timestamps are
+    the fps check's.)"""
+    counts: dict[int, int] = {}
+    for path in data_files(root):
+        try:
+            ids = pq.read_table(path, columns=["episode_index"])["episode_index"].to_numpy()
+        except Exception:  # pyarrow raises several types; the unreadable-file row names it
+            continue
+        for e, n in zip(*np.unique(ids, return_counts=True), strict=True):
+            counts[int(e)] = counts.get(int(e), 0) + int(n)
+    fps = float(info["fps"])
+    video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
+    bad: dict[int, str] = {}
+    for row in rows:
+        e, length = int(row["episode_index"]), row.get("length")
+        have = counts.get(e, 0)
+        if isinstance(length, int) and have != length:
+            bad[e] = f"episode {e} has {have} data rows but meta/episodes says length {length}"
+            continue
+        for key in video_keys:
+            start, end = row.get(f"videos/{key}/from_timestamp"), row.get(f"videos/{key}/to_timestamp")
+            if isinstance(start, float) and isinstance(end, float) and have > round((end - start) * fps):
+                frames = round((end - start) * fps)
+                bad[e] = f"episode {e} has {have} data rows but its {key} video part holds {frames} frames"
+                break
+    return bad
 
 
 def _unreadable_data_files(root: Path, files: list[str]) -> list[tuple[str, str]]:
