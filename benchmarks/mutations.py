@@ -576,6 +576,7 @@ def run(
     seed: int,
     stages: tuple[str, ...] = ("check", "dry_run", "convert"),
     progress: bool = False,
+    checkpoint: Callable[[list[Outcome]], None] | None = None,
 ) -> list[Outcome]:
     """``count`` mutations over ``datasets`` and mutation kinds (seeded), each run through ``stages``."""
     rng = random.Random(seed)
@@ -593,6 +594,8 @@ def run(
             if outcome is None:
                 continue
             outcomes.append(outcome)
+            if checkpoint is not None and len(outcomes) % 50 == 0:
+                checkpoint(outcomes)  # a long run leaves its tally behind as it goes
             if progress and len(outcomes) % 25 == 0:
                 failures = sum(bool(o.tracebacks) for o in outcomes)
                 misses = sum(bool(o.miss) for o in outcomes)
@@ -663,19 +666,26 @@ def main(argv: list[str] | None = None) -> int:
         datasets = datasets_from(args.datasets) if args.datasets else default_datasets(Path(tmp))
         if args.datasets:
             datasets.append(v30_of(datasets[0], Path(tmp))) if version_of(datasets[0]) != "v3.0" else None
-        outcomes = run(datasets, args.count, args.seed, progress=True)
-    summary = tally(outcomes)
-    summary.update(
-        {
-            "seed": args.seed,
-            "command": "python benchmarks/mutations.py " + " ".join(sys.argv[1:] if argv is None else argv),
-            "seconds": round(time.perf_counter() - started, 1),
-            "failures": [asdict(o) for o in outcomes if o.tracebacks or o.miss],
-        }
-    )
+        command = "python benchmarks/mutations.py " + " ".join(sys.argv[1:] if argv is None else argv)
+
+        def save(outcomes: list[Outcome], done: bool = False) -> dict[str, Any]:
+            summary = tally(outcomes)
+            summary.update(
+                {
+                    "seed": args.seed,
+                    "command": command,
+                    "complete": done,
+                    "seconds": round(time.perf_counter() - started, 1),
+                    "failures": [asdict(o) for o in outcomes if o.tracebacks or o.miss],
+                }
+            )
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(summary, indent=2))
+            return summary
+
+        outcomes = run(datasets, args.count, args.seed, progress=True, checkpoint=save)
+    summary = save(outcomes, done=True)
     print_table(summary)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(summary, indent=2))
     print(f"written {args.json} ({summary['seconds']} s)")
     return 1 if summary["tracebacks"] or summary["misses"] else 0
 
