@@ -1,11 +1,21 @@
 """One truth: ``lerobot-local preflight`` and the real ``lerobot-train`` give the same check rows (name,
 status) for the same command line, on every config below: each check failing once and passing,
 ``policy.path`` in the file and on the command line, policy overrides on the command line, resume of a good
-and of a tampered checkpoint, an empty and a filled Hugging Face model cache."""
+and of a tampered checkpoint, an empty and a filled Hugging Face model cache.
+
+Every case's rows come from preflight (in this process: the same ``cli.preflight`` the command runs) and are
+asserted. The real ``lerobot-train`` (with ``lerobot-local preflight`` as a subprocess beside it) runs for
+each way the facts can reach the checks: a config file that passes and trains, a config file that stops
+(Hub push, dataset root missing: the network cases), a policy field and ``policy.path`` on the command line,
+the Hugging Face cache (empty, filled: read when ``huggingface_hub`` is imported, so only a fresh process
+sees ``HF_HOME``) and ``--resume``. The other cases differ only in the value one check reads from the same
+facts; each of their stops is also seen inside ``lerobot-train`` elsewhere (test_train_hooks: v2.1 root,
+existing output dir, profile; test_fail_closed: the precision row; test_resume_after_kill: a good resume)."""
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -191,7 +201,19 @@ CASE_NAMES = [
     "resume a tampered checkpoint",
     "mixed precision asked",
 ]
-NETWORK_CASES = ("hub push in the file", "dataset root missing", "wandb online", "Hub model, empty cache")
+# The cases that also run the real lerobot-train (see the module docstring for why these).
+TRAIN_CASES = (
+    "passes",
+    "hub push in the file",
+    "hub push on the command line",
+    "dataset root missing",
+    "policy.path on the command line, push override",
+    "Hub model, empty cache",
+    "Hub model, filled cache",
+    "resume a tampered checkpoint",
+)
+HF_HOME_CASES = ("Hub model, empty cache", "Hub model, filled cache")  # preflight must start afresh too
+NETWORK_CASES = ("hub push in the file", "dataset root missing", "Hub model, empty cache")
 EXPECTED = {  # the status of the row each case is about
     "passes": "OK",
     "hub push in the file": "ERROR",
@@ -210,25 +232,56 @@ EXPECTED = {  # the status of the row each case is about
     "resume a tampered checkpoint": "ERROR",
     "mixed precision asked": "OK",
 }
+assert set(TRAIN_CASES) <= set(CASE_NAMES) == set(EXPECTED)
+
+
+def preflight_here(
+    argv: list[str], env: dict[str, str], capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[tuple[str, str]], int, str]:
+    """(rows, exit code, output) of ``lerobot-local preflight`` run in this process (no interpreter start)."""
+    from lerobot_local.cli import preflight
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    logger = logging.getLogger("lerobot_local")  # its stderr handler is this test's: gone after it
+    for name in ("handlers", "propagate", "level"):
+        monkeypatch.setattr(logger, name, [] if name == "handlers" else getattr(logger, name))
+    capsys.readouterr()
+    code = preflight(list(argv))
+    out = capsys.readouterr().out
+    return check_rows(out, "lerobot-local preflight"), code, out
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
-def test_preflight_and_lerobot_train_give_the_same_rows(name: str, world: dict[str, Path]) -> None:
+def test_preflight_and_lerobot_train_give_the_same_rows(
+    name: str, world: dict[str, Path], capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
     argv, env, about = cases(world)[name]
-    if EXPECTED[name] == "ERROR":  # lerobot-train stops at its checks and writes nothing: ask both at once
+    failed = EXPECTED[name] == "ERROR"
+    here = None
+    if name not in HF_HOME_CASES:  # before lerobot-train: a passing run writes its output dir
+        here, code, out = preflight_here(argv, env, capsys, monkeypatch)
+        assert dict(here).get(about) == EXPECTED[name], (name, here, out[-3000:])
+        assert code == (1 if "ERROR" in dict(here).values() else 0) == (1 if failed else 0), (name, out)
+        if name == "mixed precision asked":  # the row lerobot-train prints too (test_fail_closed)
+            assert "bf16: policy.use_amp=true" in out, out
+    if name not in TRAIN_CASES:
+        return
+    if failed:  # lerobot-train stops at its checks and writes nothing: ask both at once
         with ThreadPoolExecutor(2) as pool:
             asking = pool.submit(run_cli, "lerobot-local", "preflight", *argv, env=env)
             trained = train(*argv, env=env)
             preflight = asking.result()
-    else:  # a passing run trains and writes its output dir: preflight must see the state before it
+    else:
         preflight = run_cli("lerobot-local", "preflight", *argv, env=env)
         trained = train(*argv, env=env)
     asked = check_rows(preflight.stdout, "lerobot-local preflight")
     ran = check_rows(trained.stderr, "lerobot-local before-train checks")
     assert asked == ran, f"{name}\npreflight: {asked}\nlerobot-train: {ran}\n{trained.stderr[-2000:]}"
+    assert here is None or here == asked, (name, here, asked)  # in this process = as a command
     statuses = dict(ran)
     assert statuses.get(about) == EXPECTED[name], (name, ran, trained.stderr[-2000:])
-    failed = "ERROR" in statuses.values()
+    assert failed == ("ERROR" in statuses.values()), (name, ran)
     assert preflight.returncode == trained.returncode == (1 if failed else 0), (
         preflight.returncode,
         trained.returncode,
@@ -247,6 +300,8 @@ def test_preflight_and_lerobot_train_give_the_same_rows(name: str, world: dict[s
         )
     if name == "Hub model, empty cache":  # one real error, no false accusation about the Hub push
         assert statuses["hub_push"] == "SKIPPED" and "cannot tell" in trained.stderr
+    if name == "resume a tampered checkpoint":  # the row names the changed file
+        assert "model.safetensors was modified after the checkpoint was written" in trained.stderr
     record(
         "one truth",
         f"preflight vs lerobot-train: {name}",
@@ -272,8 +327,10 @@ def test_policy_overrides_on_the_command_line_work_with_the_shipped_config(world
         "--policy.repo_id=me/x",
         f"--output_dir={world['base'] / 'out_shipped'}",
     ]
-    preflight = run_cli("lerobot-local", "preflight", *argv)
-    trained = train(*argv)
+    with ThreadPoolExecutor(2) as pool:  # it stops at its checks (hub_push): ask both at once
+        asking = pool.submit(run_cli, "lerobot-local", "preflight", *argv)
+        trained = train(*argv)
+        preflight = asking.result()
     assert "Could not decode" not in trained.stderr, trained.stderr[-3000:]
     rows = check_rows(trained.stderr, "lerobot-local before-train checks")
     assert rows == check_rows(preflight.stdout, "lerobot-local preflight")
