@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from lerobot_local.validation import eval_cli
 from test_validation_split import GOLDEN_HOLDOUT
 from train_helpers import tiny_act_config, train, write_config
 from validation_helpers import make_reach_dataset
@@ -90,7 +91,7 @@ def test_validation_at_every_checkpoint_in_one_metrics_file(trained: tuple[Path,
     assert final["inputs"]["mae"] == validations[-1]["mae"] and final["inputs"]["beat_margin"] == 0.05
     # the untrained initialisation: scored once for the run, cached, the same reference at every validation
     (reference,) = _records(run, "reference")
-    assert log.count("lerobot-local: untrained initialisation (random weights)") == 1
+    assert log.count("lerobot-local: untrained initialisation (random weights, seed 1000)") == 1
     assert all(v["untrained"]["mae"] == reference["untrained"]["mae"] for v in validations)
     assert final["inputs"]["untrained_mae"] == reference["untrained"]["mae"]
     assert validations[-1]["units"] == {"shoulder": "dataset units", "elbow": "dataset units"}
@@ -161,10 +162,10 @@ def test_eval_reproduces_the_in_training_validation_and_beats_both_baselines(
 
 
 def test_a_run_that_does_not_learn_says_not_learned_yet_and_eval_marks_trained_episodes(
-    reach: Path, tmp_path: Path
+    reach: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """lr 0: the weights never move. Eval runs elsewhere with LeRobot's flags, on a trained and a held-out
-    episode: the table and the JSON say which is which."""
+    """lr 0: the weights never move. Eval (in process, to save a start-up) runs elsewhere with LeRobot's
+    flags, on a trained and a held-out episode: the table and the JSON say which is which."""
     config = tiny_act_config(
         Path(os.path.relpath(reach, tmp_path)),
         Path("still"),
@@ -182,24 +183,25 @@ def test_a_run_that_does_not_learn_says_not_learned_yet_and_eval_marks_trained_e
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     trained_episode = next(e for e in range(12) if e not in GOLDEN_HOLDOUT)
-    proc = run_cli(
-        "lerobot-local",
-        "eval",
-        f"--policy.path={tmp_path / 'still/checkpoints/last/pretrained_model'}",
-        f"--dataset.episodes=[{trained_episode},{GOLDEN_HOLDOUT[0]}]",
-        "--policy.device=cpu",
-        "--report_json=r.json",
-        "--progress=false",
-        cwd=elsewhere,
+    monkeypatch.chdir(elsewhere)
+    code = eval_cli.main(
+        [
+            f"--policy.path={tmp_path / 'still/checkpoints/last/pretrained_model'}",
+            f"--dataset.episodes=[{trained_episode},{GOLDEN_HOLDOUT[0]}]",
+            "--policy.device=cpu",
+            "--report_json=r.json",
+            "--progress=false",
+        ]
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = capsys.readouterr()
+    assert code == 0, proc.err[-3000:]
     report = json.loads((elsewhere / "r.json").read_text())
     assert report["dataset_root"] == str(reach) and report["trained_on_episodes"] == [trained_episode]
     (result,) = report["checkpoints"]
     assert result["episodes"][str(trained_episode)]["role"] == "trained on"
     assert result["episodes"][str(GOLDEN_HOLDOUT[0])]["role"] == "held out"
-    assert f"WARNING: episodes [{trained_episode}] (marked *) were trained on" in proc.stdout
-    assert "trained on *" in proc.stdout and "verdict 000002: not learned yet" in proc.stdout
+    assert f"WARNING: episodes [{trained_episode}] (marked *) were trained on" in proc.out
+    assert "trained on *" in proc.out and "verdict 000002: not learned yet" in proc.out
     assert "not a held-out score" in result["verdict"]["text"]
 
 

@@ -49,7 +49,11 @@ def test_some_joints_learned_is_partly_and_not_better_than_untrained_is_not_lear
         and "not yet on gripper" in partly["text"]
     )
     same_as_init = judge(dict.fromkeys(KOCH, 6.0), CONSTANT, dict.fromkeys(KOCH, 6.1), beat_margin=0.05)
-    assert same_as_init["status"] == NOT_YET and "training has not helped yet" in same_as_init["text"]
+    assert same_as_init["status"] == NOT_YET
+    assert same_as_init["text"] == (
+        "not learned yet: no better than the untrained initialisation (MAE -2% overall), which also beats "
+        "the constant action on every joint (MAE -40% overall)"
+    )
 
 
 def test_validation_loss_rising_at_n_checkpoints_warns_of_overfitting() -> None:

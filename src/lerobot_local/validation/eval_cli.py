@@ -260,7 +260,7 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
     train_cfg, recorded = _recorded(target)
     cwd, cwd_from = run_directory(target, train_cfg)
     trained_root = (train_cfg.get("dataset") or {}).get("root")
-    trained_root = (cwd / Path(trained_root).expanduser()) if trained_root else None
+    trained_root = Path(os.path.normpath(cwd / Path(trained_root).expanduser())) if trained_root else None
     root = opts.dataset_root or trained_root
     if root is None:
         raise EvalError(
@@ -320,6 +320,8 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
         "max_samples": opts.max_samples or recorded.get("max_samples") or 256,
         "batch_size": int(batch),
         "seed": opts.seed if opts.seed is not None else int(recorded.get("seed", 0)),
+        # the untrained initialisation is built with the run's seed: the weights training started from
+        "init_seed": int(train_cfg["seed"]) if train_cfg.get("seed") is not None else 0,
         "video_backend": (train_cfg.get("dataset") or {}).get("video_backend") or "pyav",
         "beat_margin": float(margin),
         "overfit_checkpoints": int(recorded.get("overfit_checkpoints", 2)),
@@ -408,14 +410,17 @@ def evaluate_target(
 
     reference = None
     if opts.untrained:
-        policy = compat.untrained_policy(config, dataset, device, plan["seed"])
+        policy = compat.untrained_policy(config, dataset, device, plan["init_seed"])
     elif opts.untrained_reference:
         reference = cache.get("untrained") or _cached_reference(target, plan, len(frames))
         if reference is None:
-            fresh = compat.untrained_policy(config, dataset, device, plan["seed"])
+            fresh = compat.untrained_policy(config, dataset, device, plan["init_seed"])
             metrics = score(fresh, "untrained initialisation")
             keep = ("val_loss", "mae", "mae_mean", "rmse", "rmse_mean")
-            reference = {**{k: metrics.get(k) for k in keep}, "from": "random weights, scored by this eval"}
+            reference = {
+                **{k: metrics.get(k) for k in keep},
+                "from": f"random weights, seed {plan['init_seed']}, scored by this eval",
+            }
             del fresh
         cache["untrained"] = reference
     label = target.checkpoint.name + (" (untrained)" if opts.untrained else "")

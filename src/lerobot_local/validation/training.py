@@ -197,6 +197,10 @@ class _Run:
                 return self.reference
         resumed = bool(getattr(self.cfg, "resume", False))
         pretrained = getattr(self.cfg.policy, "pretrained_path", None) if not resumed else None
+        # the run's own seed: LeRobot seeds with it right before it builds the policy, so these are the very
+        # weights training started from
+        seed = getattr(self.cfg, "seed", None)
+        seed = self.validation.seed if seed is None else int(seed)
         started = time.perf_counter()
         try:
             import torch  # already loaded by the train script; imported here to keep this module light
@@ -204,7 +208,7 @@ class _Run:
             device = next(policy.parameters()).device
             with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):  # training's RNG
                 fresh = compat.untrained_policy(
-                    self.cfg.policy, self.dataset, str(device), self.validation.seed, bool(pretrained)
+                    self.cfg.policy, self.dataset, str(device), seed, bool(pretrained)
                 )
             metrics = evaluate(
                 fresh,
@@ -221,7 +225,9 @@ class _Run:
             logger.warning("lerobot-local: could not score the untrained initialisation (%s)", exc)
             return None
         self.reference = {
-            "weights": f"pretrained weights of {pretrained}" if pretrained else "random weights",
+            "weights": f"pretrained weights of {pretrained}"
+            if pretrained
+            else f"random weights, seed {seed}",
             **{k: metrics.get(k) for k in ("val_loss", "mae", "mae_mean", "rmse", "rmse_mean")},
         }
         records.append(self.output_dir, {"kind": "reference", **key, "untrained": self.reference})

@@ -109,11 +109,14 @@ def judge(
                 f"; better than the untrained initialisation ({overall}, on "
                 f"{len(vs_untrained['beats'])} of {n} joints)"
             )
+        elif status in (LEARNING, PARTLY):  # beats the constant action, but so did its starting point
+            lead = text.split(": ", 1)[1]
+            status = NOT_YET
+            text = (
+                f"not learned yet: no better than the untrained initialisation ({overall}), which also {lead}"
+            )
         else:
             text += f"; no better than the untrained initialisation ({overall}): training has not helped yet"
-            if status in (LEARNING, PARTLY):
-                status = NOT_YET
-                text = f"not learned yet ({text})"
     warning = overfitting(val_losses or [], overfit_checkpoints)
     if warning is not None:
         text += f"; WARNING: {warning['text']}"
