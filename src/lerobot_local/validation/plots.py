@@ -167,6 +167,8 @@ def joint_errors_figure(validation: list[dict[str, Any]]) -> Any:
     drawn = [y for line in ax.get_lines() for y in line.get_ydata() if isinstance(y, (int, float))]
     ax.set_ylim(0, max([1.0, *[y for y in drawn if math.isfinite(y)]]) * 1.12)
     _integer_steps(ax)
+    if 0 < len(steps) <= 8:
+        ax.set_xticks(steps)  # one tick per validation
     ax.set_xlabel(STEP_LABEL)
     ax.set_ylabel("action MAE ÷ constant-action MAE\n(ratio; below 1 = better)")
     ax.grid(alpha=0.3)

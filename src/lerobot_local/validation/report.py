@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,13 @@ def _by_step(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if isinstance(row.get("step"), int):
             found[row["step"]] = row
     return [found[s] for s in sorted(found)]
+
+
+def _absolute(path: str | None, cwd: str | None) -> str:
+    """A path the run recorded, made absolute against the directory it ran in."""
+    if not path or Path(path).is_absolute() or not cwd:
+        return str(path)
+    return os.path.normpath(Path(cwd) / path)
 
 
 def _fmt(value: Any, digits: int = 4) -> str:
@@ -101,9 +109,10 @@ def build_report(output_dir: Path) -> str:
         f"<!doctype html><html><head><meta charset='utf-8'><title>lerobot-local report: {title}</title>",
         f"<style>{STYLE}</style></head><body>",
         f"<h1>Training report: {title}</h1>",
-        f"<div class='sub'>{html.escape(str(output_dir))} · policy {html.escape(str(run.get('policy_type')))}"
+        f"<div class='sub'>{html.escape(str(output_dir.absolute()))} · policy "
+        f"{html.escape(str(run.get('policy_type')))}"
         f" · LeRobot {html.escape(str(run.get('lerobot_version')))} · dataset "
-        f"{html.escape(str(run.get('dataset_root')))} · {len(train)} logged steps of "
+        f"{html.escape(_absolute(run.get('dataset_root'), run.get('cwd')))} · {len(train)} logged steps of "
         f"{html.escape(str(run.get('steps')))}</div>",
     ]
     if validation:
