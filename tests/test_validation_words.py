@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import run_cli
+from lerobot_local.config_file import prepare_argv
 from lerobot_local.settings import parse_settings
 from lerobot_local.suggest import warn_unknown_local_flags, warn_unknown_train_flags
 from lerobot_local.validation import plots
@@ -91,6 +92,9 @@ def test_thresholds_are_settings_checked_where_they_are_declared() -> None:
         ValidationSettings(beat_margin=1.5)
     with pytest.raises(ValueError, match=r"holdout=-0.1.*max_samples=-1"):
         ValidationSettings(holdout=-0.1, max_samples=-1)
+    # on lerobot-train's command line: one line naming the setting, no traceback
+    with pytest.raises(SystemExit, match=r"^lerobot-local: ERROR: lerobot_local.validation: beat_margin=1.5"):
+        prepare_argv(["--lerobot_local.validation.beat_margin=1.5"])
 
 
 def _validation_rows() -> list[dict]:

@@ -153,6 +153,15 @@ def strip_plugin_settings(argv: list[str]) -> tuple[list[str], list[str]]:
     return rest, notes
 
 
+def _own_check(exc: BaseException) -> ValueError | None:
+    """The ValueError a ``lerobot_local`` settings class raised in ``__post_init__`` (draccus wraps it)."""
+    while exc is not None:
+        if isinstance(exc, ValueError) and str(exc).startswith(SECTION):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def prepare_argv(argv: list[str]) -> PreparedArgs:
     """Return the argv LeRobot should parse, our settings, and a line per translation made."""
     ours = [a for a in argv if a.startswith(FLAG_PREFIX)]
@@ -209,7 +218,13 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
         if changed:
             rest, _ = _with_config_copy(rest, config_path, data)
     warn_unknown_local_flags(ours)  # a "did you mean" line before the settings parser's own message
-    settings = parse_settings(section, ours)
+    try:
+        settings = parse_settings(section, ours)
+    except Exception as exc:  # a setting's own check (__post_init__) arrives wrapped by draccus
+        cause = _own_check(exc)
+        if cause is None:
+            raise
+        raise SystemExit(f"lerobot-local: ERROR: {cause}") from None
     if settings.fill_gpu and not resuming:  # a resumed run keeps the values its checkpoint recorded
         from lerobot_local.sizing import fill_gpu  # needs torch: only for runs that ask for it
 
