@@ -78,6 +78,10 @@ def _stream_info(container: av.container.InputContainer, path: Path, fps: int) -
         if not container.streams.video:
             raise ConversionError(path, "has no video stream", "re-record or re-encode this episode")
         stream = container.streams.video[0]
+        if stream.time_base is None:
+            raise ConversionError(
+                path, "has a video stream without a time base", "restore or re-encode the file"
+            )
         tb = Fraction(stream.time_base.numerator, stream.time_base.denominator)
         frames, end, first_dts, prev_pts = 0, 0, None, None
         default_duration = int(1 / (tb * fps)) if tb * fps else 0
@@ -91,6 +95,8 @@ def _stream_info(container: av.container.InputContainer, path: Path, fps: int) -
                 first_dts = packet.dts if packet.dts is not None else packet.pts
             prev_pts = packet.pts
         ctx = stream.codec_context
+        if ctx is None or stream.time_base is None:  # a header FFmpeg could not make sense of
+            raise ConversionError(path, "has a video stream without a codec", "restore or re-encode the file")
         rate = stream.average_rate or stream.guessed_rate
         info = StreamInfo(
             path=path,
@@ -106,8 +112,8 @@ def _stream_info(container: av.container.InputContainer, path: Path, fps: int) -
         )
     except ConversionError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError) as exc:
-        raise _unreadable(path, exc) from exc
+    except (av.error.FFmpegError, OSError, ValueError, TypeError, AttributeError, ZeroDivisionError) as exc:
+        raise _unreadable(path, exc) from exc  # PyAV on a damaged header: any of these
     if frames == 0 or prev_pts is None:
         raise ConversionError(path, "holds no video frames", "restore the file or re-record the episode")
     if info.rate is not None and abs(float(info.rate) - fps) > 0.01 * fps:
