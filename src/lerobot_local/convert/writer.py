@@ -383,6 +383,20 @@ def _write_videos(
         bar.close()
 
 
+def _guarded(path: Path, decode: Any, *args: Any) -> np.ndarray:
+    """``decode(*args)``: frames for the stats, or a ConversionError naming the undecodable file."""
+    try:
+        return decode(*args)
+    except ConversionError:
+        raise
+    except Exception as exc:  # PyAV, PIL and a missing frame (KeyError) all mean the same: unreadable
+        raise ConversionError(
+            path,
+            f"cannot be decoded for the image statistics ({type(exc).__name__}: {exc})",
+            "restore or re-encode the file, or leave the episode out with --exclude_episodes=[...]",
+        ) from exc
+
+
 def _decode_frames(path: Path, indices: list[int]) -> np.ndarray:
     """Decode the given frame indices of an mp4 as uint8 (n, 3, h, w)."""
     wanted = set(indices)
@@ -425,10 +439,11 @@ def _episode_stats(
     for position, ep in enumerate(src.episodes):
         indices = stats.sample_indices(ep.length)
         for key in src.video_keys:
-            frames = _decode_frames(src.video_file(key, ep.index), indices)
+            path = src.video_file(key, ep.index)
+            frames = _guarded(path, _decode_frames, path, indices)
             numeric.set(position, key, stats.image_stats(np.stack([stats.downsample(f) for f in frames])))
         for key in src.image_keys:
-            frames = _decode_images(src, ep.index, key, indices)
+            frames = _guarded(src.data_file(ep.index), _decode_images, src, ep.index, key, indices)
             numeric.set(position, key, stats.image_stats(np.stack([stats.downsample(f) for f in frames])))
         bar.update()
     bar.close()
