@@ -1,6 +1,7 @@
 """``accelerate launch`` with two CPU processes (torch DDP over gloo on loopback): the checks run once per
 node (here one), the checkpoint actions once on the main process; the other process waits for the verdict;
-a failing check stops both."""
+a failing check stops both. (``torchrun`` and ``python -m torch.distributed.run`` start the same processes
+with the same variables: accelerate launches through torch.distributed.run; test_multinode runs torchrun.)"""
 
 from __future__ import annotations
 
@@ -59,30 +60,3 @@ def test_a_failing_check_stops_both_processes(v30_dataset: Path, tmp_path: Path)
         "one check table, both processes stop before the model is built, nothing uploaded",
         "as expected",
     )
-
-
-def test_python_dash_m_torch_distributed_run_two_processes(v30_dataset: Path, tmp_path: Path) -> None:
-    """``python -m torch.distributed.run`` (torchrun by another name) of the native lerobot-train."""
-    import socket
-    import sys
-
-    run = tmp_path / "run"
-    config = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, run))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={port}"]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [*command, str(BIN / "lerobot-train"), f"--config_path={config}"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=600,
-        cwd=tmp_path,
-    )
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
-    assert log.count("lerobot-local before-train checks") == 1
-    assert "rank 1/2, node 0/1 goes on: the checks passed on every node (1)" in log
-    assert log.count("checkpoints/000004/lerobot_local_manifest.json written and verified") == 1

@@ -55,11 +55,11 @@ def test_renamed_hook_point_fails_loudly_and_lerobot_still_runs_without_the_plug
     assert f"LeRobot {installed} has no '{HOOKED}'" in log
     assert not (tmp_path / "run" / "checkpoints").exists()
 
-    plain = without_plugin(tiny_act_config(v30_dataset, tmp_path / "run_off"))
+    plain = without_plugin(tiny_act_config(v30_dataset, tmp_path / "run_off", steps=2))
     cfg_off = write_config(tmp_path / "cfg_off.json", plain)
     off = train(f"--config_path={cfg_off}", env={**env, "LEROBOT_LOCAL_DISABLE": "1"})
     assert off.returncode == 0, off.stdout[-2000:] + off.stderr[-3000:]
-    assert (tmp_path / "run_off" / "checkpoints" / "000004" / "pretrained_model").is_dir()
+    assert (tmp_path / "run_off" / "checkpoints" / "000002" / "pretrained_model").is_dir()
     record(
         "upgrade",
         f"LeRobot {installed} copy with '{HOOKED}' renamed (a future release)",
@@ -68,8 +68,9 @@ def test_renamed_hook_point_fails_loudly_and_lerobot_still_runs_without_the_plug
     )
 
 
-@pytest.mark.parametrize("version", ["0.3.3", "0.5.0", "0.7.0"])
-def test_release_outside_the_range_is_refused(version: str, v30_dataset: Path, tmp_path: Path) -> None:
+def test_release_outside_the_range_is_refused(v30_dataset: Path, tmp_path: Path) -> None:
+    """A LeRobot copy that says it is 0.7.0: lerobot-train refuses before training, doctor names it."""
+    version = "0.7.0"
     env = _future_lerobot(tmp_path / "site", version=version)
     cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run"))
     proc = train(f"--config_path={cfg}", env=env)
@@ -81,6 +82,30 @@ def test_release_outside_the_range_is_refused(version: str, v30_dataset: Path, t
     assert not (tmp_path / "run").exists()
     doctor = run_cli("lerobot-local", "doctor", env=env)
     assert f"LeRobot {version}" in doctor.stdout
+
+
+@pytest.mark.parametrize("version", ["0.3.3", "0.5.0", "0.7.0"])
+def test_every_release_outside_the_range_gets_the_verdict(
+    version: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below the range, an excluded release (with its reason) and above it: the verdict lerobot-train and
+    doctor print (above), from the distribution metadata found first on the path, as they read it."""
+    from lerobot_local import compat
+
+    dist = tmp_path / f"lerobot-{version}.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text(f"Metadata-Version: 2.1\nName: lerobot\nVersion: {version}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT", raising=False)
+    assert compat.lerobot_version() == version
+    with pytest.raises(compat.IncompatibleLeRobotError) as refused:
+        compat.require_supported_lerobot()
+    message = str(refused.value)
+    assert f"LeRobot {version} is installed" in message and compat.supported_range() in message
+    if version in compat.EXCLUSION_REASONS:
+        assert compat.EXCLUSION_REASONS[version] in message
+    monkeypatch.setenv("LEROBOT_LOCAL_ALLOW_UNTESTED_LEROBOT", "1")  # the documented way to try it anyway
+    assert compat.require_supported_lerobot() == version
 
 
 def test_renamed_train_entry_refuses_to_train_unchecked(v30_dataset: Path, tmp_path: Path) -> None:

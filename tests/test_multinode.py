@@ -93,7 +93,10 @@ def test_two_nodes_train_with_checks_on_each_and_one_manifest_per_checkpoint(
     assert node0["log"].count("written and verified") == 2 and "written and verified" not in node1["log"]
 
 
-@pytest.mark.parametrize("kind", ["torchrun", "accelerate"])
+# The stop is launcher-blind: accelerate launch starts its processes through torch.distributed.run, so the
+# verdict travels through the same agent store with the same variables (compat.launch); accelerate's own
+# stop path is test_accelerate's failing check, and both launchers' store is exercised by the passing runs.
+@pytest.mark.parametrize("kind", ["torchrun"])
 def test_a_check_failing_on_node_1_only_stops_both_nodes(
     kind: str, v30_dataset: Path, tmp_path: Path
 ) -> None:

@@ -4,6 +4,7 @@ failing run per check with no dataset or model built, manifests, pruning, resume
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -49,8 +50,11 @@ def test_passing_run_shows_the_table_and_writes_verified_manifests(v30_dataset: 
     assert sorted(p.name for p in checkpoints.iterdir()) == ["000006", "last"]
 
 
-def test_python_dash_m_entry_point_is_guarded_too(v30_dataset: Path, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", **{"steps": 2}))
+@pytest.fixture(scope="module")
+def dash_m_run(v30_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A 2-step run started as ``python -m lerobot.scripts.lerobot_train``: (its output dir, its log)."""
+    work = tmp_path_factory.mktemp("dash_m")
+    cfg = write_config(work / "cfg.json", tiny_act_config(v30_dataset, work / "run", **{"steps": 2}))
     proc = subprocess.run(
         [sys.executable, "-m", "lerobot.scripts.lerobot_train", f"--config_path={cfg}"],
         capture_output=True,
@@ -58,8 +62,13 @@ def test_python_dash_m_entry_point_is_guarded_too(v30_dataset: Path, tmp_path: P
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "lerobot-local before-train checks" in proc.stderr
-    assert (tmp_path / "run/checkpoints/000002/lerobot_local_manifest.json").is_file()
+    return work / "run", proc.stderr
+
+
+def test_python_dash_m_entry_point_is_guarded_too(dash_m_run: tuple[Path, str]) -> None:
+    run, log = dash_m_run
+    assert "lerobot-local before-train checks" in log
+    assert (run / "checkpoints/000002/lerobot_local_manifest.json").is_file()
 
 
 # Each check failing once (and preflight agreeing) is tests/test_one_truth.py; here the case it cannot hold:
@@ -90,8 +99,6 @@ def test_failing_check_stops_before_anything_is_built(case: str, v30_dataset: Pa
 
 def _convert_without_cameras(out: Path) -> None:
     """A v3.0 dataset with state and action only (the fixture minus its cameras)."""
-    import shutil
-
     src = out.parent / "src_no_cameras"
     shutil.copytree(REPO / "tests/fixtures/v21_video", src)
     shutil.rmtree(src / "videos")
@@ -122,6 +129,10 @@ def test_existing_output_dir_is_not_clobbered(v30_dataset: Path, tmp_path: Path)
 
 
 def test_command_line_overrides_plugin_settings(v30_dataset: Path, tmp_path: Path) -> None:
+    """--lerobot_local.severity on the command line reaches lerobot-train's table (an existing output dir
+    stops the run right after the table, so nothing trains)."""
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "notes.txt").write_text("earlier run")
     cfg = write_config(
         tmp_path / "cfg.json",
         tiny_act_config(
@@ -130,52 +141,60 @@ def test_command_line_overrides_plugin_settings(v30_dataset: Path, tmp_path: Pat
     )
     proc = train(f"--config_path={cfg}", "--lerobot_local.severity={hub_push: warning}", "--steps=2")
     assert "  hub_push        WARNING" in proc.stderr, proc.stderr[-3000:]
+    assert proc.returncode == 1 and "  output_dir      ERROR" in proc.stderr, proc.stderr[-3000:]
 
 
-def test_flipped_byte_in_checkpoint_refuses_resume(v30_dataset: Path, tmp_path: Path) -> None:
-    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
-    assert train(f"--config_path={cfg}").returncode == 0
-    weights = tmp_path / "run/checkpoints/000002/pretrained_model/model.safetensors"
+def test_flipped_byte_in_checkpoint_refuses_resume(dash_m_run: tuple[Path, str], tmp_path: Path) -> None:
+    run = tmp_path / "run"  # a copy: a refused resume writes nothing, the shared run stays as it was
+    shutil.copytree(dash_m_run[0], run, symlinks=True)
+    weights = run / "checkpoints/000002/pretrained_model/model.safetensors"
     data = bytearray(weights.read_bytes())
     data[len(data) // 2] ^= 0x01
     weights.write_bytes(bytes(data))
     proc = train(
         "--resume=true",
-        f"--config_path={tmp_path / 'run/checkpoints/last/pretrained_model/train_config.json'}",
+        f"--config_path={run / 'checkpoints/last/pretrained_model/train_config.json'}",
         "--steps=4",
     )
     assert proc.returncode == 1
     assert "model.safetensors was modified after the checkpoint was written" in proc.stderr
 
 
-def test_opt_out_says_the_checks_are_off(v30_dataset: Path, tmp_path: Path) -> None:
-    """LEROBOT_LOCAL_DISABLE=1 with a config that still has its lerobot_local section and flag: runs."""
-    config = tiny_act_config(v30_dataset, tmp_path / "run", steps=2)
+@pytest.fixture(scope="module")
+def unplugged_run(v30_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """A 2-step run with LEROBOT_LOCAL_DISABLE=1, from a config that still has its lerobot_local section and
+    flag (as a user who installed the plugin and switched it off, or trained before installing it)."""
+    work = tmp_path_factory.mktemp("unplugged")
+    config = tiny_act_config(v30_dataset, work / "run", steps=2)
     config = {**without_plugin(config), "lerobot_local": config["lerobot_local"]}
-    cfg = write_config(tmp_path / "cfg.json", config)
+    cfg = write_config(work / "cfg.json", config)
     before = cfg.read_bytes()
     proc = train(f"--config_path={cfg}", "--lerobot_local.keep_last_n=1", env={"LEROBOT_LOCAL_DISABLE": "1"})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert cfg.read_bytes() == before
-    assert "ignored the 'lerobot_local' section" in proc.stderr
-    assert "ignored --lerobot_local.keep_last_n=1" in proc.stderr
-    assert "safety checks are OFF" in proc.stderr
-    assert "before-train checks" not in proc.stderr
-    assert not (tmp_path / "run/checkpoints/000002/lerobot_local_manifest.json").exists()
+    return {"run": work / "run", "log": proc.stderr, "config unchanged": cfg.read_bytes() == before}
 
 
-def test_resuming_a_run_from_before_the_install_names_the_opt_in(v30_dataset: Path, tmp_path: Path) -> None:
+def test_opt_out_says_the_checks_are_off(unplugged_run: dict[str, object]) -> None:
+    """LEROBOT_LOCAL_DISABLE=1 with a config that still has its lerobot_local section and flag: runs."""
+    log, run = str(unplugged_run["log"]), Path(str(unplugged_run["run"]))
+    assert unplugged_run["config unchanged"]
+    assert "ignored the 'lerobot_local' section" in log
+    assert "ignored --lerobot_local.keep_last_n=1" in log
+    assert "safety checks are OFF" in log
+    assert "before-train checks" not in log
+    assert not (run / "checkpoints/000002/lerobot_local_manifest.json").exists()
+
+
+def test_resuming_a_run_from_before_the_install_names_the_opt_in(unplugged_run: dict[str, object]) -> None:
     """A run trained without the plugin has no manifests: resume stops and says how to go on unverified."""
-    config = without_plugin(tiny_act_config(v30_dataset, tmp_path / "run", steps=2))
-    cfg = write_config(tmp_path / "cfg.json", config)
-    assert train(f"--config_path={cfg}", env={"LEROBOT_LOCAL_DISABLE": "1"}).returncode == 0
-    resume_cfg = tmp_path / "run/checkpoints/last/pretrained_model/train_config.json"
-    before = tree_digest(tmp_path / "run/checkpoints/000002")
+    run = Path(str(unplugged_run["run"]))
+    resume_cfg = run / "checkpoints/last/pretrained_model/train_config.json"
+    before = tree_digest(run / "checkpoints/000002")
     refused = train("--resume=true", f"--config_path={resume_cfg}", "--steps=4")
     assert refused.returncode == 1
     assert "was written without lerobot-local" in refused.stderr
     assert "--lerobot_local.severity='{resume: warning}'" in refused.stderr
-    assert tree_digest(tmp_path / "run/checkpoints/000002") == before
+    assert tree_digest(run / "checkpoints/000002") == before
     resumed = train(
         "--resume=true",
         f"--config_path={resume_cfg}",
@@ -183,7 +202,7 @@ def test_resuming_a_run_from_before_the_install_names_the_opt_in(v30_dataset: Pa
         "--lerobot_local.severity={resume: warning}",
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert (tmp_path / "run/checkpoints/000004/lerobot_local_manifest.json").is_file()
+    assert (run / "checkpoints/000004/lerobot_local_manifest.json").is_file()
 
 
 def test_third_party_plugin_hooks_are_called(v30_dataset: Path, tmp_path: Path, example_plugin: Path) -> None:
@@ -195,6 +214,11 @@ def test_third_party_plugin_hooks_are_called(v30_dataset: Path, tmp_path: Path, 
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "example plugin saw batch_size=2" in proc.stderr
     assert (tmp_path / "run/checkpoints/example_plugin_saw_2.txt").is_file()
+    # no use_amp: the precision row says fp32 ("policy.use_amp=false", or LeRobot main's
+    # "accelerator.mixed_precision=no") and accelerate trains in it (bf16: test_fail_closed)
+    precision = next(line for line in proc.stderr.splitlines() if line.startswith("  precision "))
+    assert "fp32: " in precision, precision
+    assert (tmp_path / "run/checkpoints/example_plugin_precision.txt").read_text() == "no"
     failing = train(
         f"--config_path={cfg}", f"--output_dir={tmp_path / 'run2'}", env={**env, "EXAMPLE_PLUGIN_FAIL": "1"}
     )
