@@ -205,13 +205,22 @@ def test_a_run_that_does_not_learn_says_not_learned_yet_and_eval_marks_trained_e
     assert "not a held-out score" in result["verdict"]["text"]
 
 
-def test_eval_of_every_checkpoint_of_a_run_names_the_best(trained: tuple[Path, str], tmp_path: Path) -> None:
+def _eval(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``lerobot-local eval`` in process (the subprocess is exercised above; this saves its start-up)."""
+    code = eval_cli.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_eval_of_every_checkpoint_of_a_run_names_the_best(
+    trained: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     run, _ = trained
     out = tmp_path / "all.json"
-    proc = run_cli(
-        "lerobot-local", "eval", f"--checkpoint={run / 'checkpoints'}", "--device=cpu", f"--report_json={out}"
+    code, _, err = _eval(
+        capsys, f"--checkpoint={run / 'checkpoints'}", "--device=cpu", f"--report_json={out}"
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert code == 0, err[-3000:]
     report = json.loads(out.read_text())
     names = [Path(r["checkpoint"]).name for r in report["checkpoints"]]
     assert names == sorted(p.name for p in (run / "checkpoints").iterdir() if p.name.isdigit())
@@ -221,37 +230,30 @@ def test_eval_of_every_checkpoint_of_a_run_names_the_best(trained: tuple[Path, s
 
 
 def test_bad_input_is_refused_with_the_fix_and_nothing_written(
-    trained: tuple[Path, str], reach: Path, tmp_path: Path
+    trained: tuple[Path, str], reach: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run, _ = trained
     not_a_checkpoint = tmp_path / "empty"
     not_a_checkpoint.mkdir()
     out, plots = tmp_path / "r.json", tmp_path / "plots"
-    proc = run_cli(
-        "lerobot-local",
-        "eval",
-        f"--checkpoint={not_a_checkpoint}",
-        f"--report_json={out}",
-        f"--plots_dir={plots}",
+    code, _, err = _eval(
+        capsys, f"--checkpoint={not_a_checkpoint}", f"--report_json={out}", f"--plots_dir={plots}"
     )
-    assert (
-        proc.returncode == 1
-        and "is not a LeRobot checkpoint" in proc.stderr
-        and "pass a checkpoint" in proc.stderr
-    )
+    assert code == 1 and "is not a LeRobot checkpoint" in err and "pass a checkpoint" in err
     three_joints = make_reach_dataset(tmp_path / "three", episodes=2, length=5, joints=["a", "b", "c"])
-    proc = run_cli(
-        "lerobot-local",
-        "eval",
+    code, _, err = _eval(
+        capsys,
         f"--checkpoint={run / 'checkpoints/last'}",
-        f"--dataset_root={three_joints}",
+        f"--dataset.root={three_joints}",
         f"--report_json={out}",
         f"--plots_dir={plots}",
     )
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "features differ from the policy's" in proc.stderr and "'action' has shape [3]" in proc.stderr
-    assert "--dataset_root" in proc.stderr
+    assert code == 1, err[-2000:]
+    assert "features differ from the policy's" in err and "'action' has shape [3]" in err
+    assert "--dataset_root" in err
     assert not out.exists() and not plots.exists()
+    code, _, err = _eval(capsys, f"--checkpoint={run}", "--dataset.rot=x")
+    assert code == 2 and "unknown flag --dataset.rot; did you mean --dataset.root?" in err
 
     # a holdout that leaves the task 'reach the left target' without training episodes stops lerobot-train
     config = tiny_act_config(
