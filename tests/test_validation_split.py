@@ -56,8 +56,9 @@ def test_a_holdout_that_leaves_a_task_untrained_is_refused_with_the_fix() -> Non
         compute_split({0: ["pick"], 1: ["place"]}, ValidationSettings(holdout=0.5))
     with pytest.raises(SplitError, match="does not have"):
         compute_split(tasks, ValidationSettings(episodes=[7]))
-    with pytest.raises(SplitError, match="fraction"):
-        compute_split(tasks, ValidationSettings(holdout=1.5))
+    # a fraction outside [0, 1) is refused where the setting is declared
+    with pytest.raises(ValueError, match=r"holdout=1.5 must be a fraction in \[0, 1\)"):
+        ValidationSettings(holdout=1.5)
     # holdout=0.5 of 3 episodes: only a 'place' episode may go
     assert compute_split(tasks, ValidationSettings(holdout=0.5)).holdout in ([1], [2])
 
