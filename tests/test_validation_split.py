@@ -70,6 +70,10 @@ def test_frames_names_and_features() -> None:
     info = {"features": {"action": {"dtype": "float32", "shape": [2], "names": ["a", "b"]}}}
     assert action_names(info, 2) == ["a", "b"]
     assert action_names(info, 3) == ["action[0]", "action[1]", "action[2]"]
+    nested = {"features": {"action": {"names": [["kLeftShoulderPitch", "kRightHandIndex"]]}}}
+    assert action_names(nested, 2) == ["kLeftShoulderPitch", "kRightHandIndex"]  # a humanoid recorder
+    motors = {"features": {"action": {"names": {"motors": ["pan", "lift", "gripper"]}}}}
+    assert action_names(motors, 3) == ["pan", "lift", "gripper"]
     info["features"]["observation.images.top"] = {
         "dtype": "video",
         "shape": [96, 128, 3],

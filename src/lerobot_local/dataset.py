@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -64,6 +65,74 @@ def version_of(info: dict[str, Any] | None) -> str | None:
     """The ``codebase_version`` of a parsed info.json (None when absent or not a string)."""
     version = info.get("codebase_version") if isinstance(info, dict) else None
     return version if isinstance(version, str) else None
+
+
+# --- joint names (features[key]["names"] in info.json, in any of the forms recorders write) ---
+
+
+def _flat(names: Any) -> list[str] | None:
+    """A (possibly nested) list of names flattened in order, or None when it holds anything else."""
+    if isinstance(names, str):
+        return [names]
+    if isinstance(names, (int, float)) and not isinstance(names, bool):
+        return [str(names)]
+    if isinstance(names, list):
+        out: list[str] = []
+        for item in names:
+            part = _flat(item)
+            if part is None:
+                return None
+            out += part
+        return out
+    return None
+
+
+def _resolve(names: Any, width: int) -> list[str] | None:
+    """``names`` as ``width`` joint names: flat, nested ``[[...]]``, per-axis lists (their product), or
+    a dict such as ``{"motors": [...]}`` (one value of the right width, else all values in order)."""
+    if isinstance(names, dict):
+        for value in names.values():
+            found = _resolve(value, width)
+            if found is not None:
+                return found
+        return _resolve(list(names.values()), width)
+    flat = _flat(names)
+    if flat is not None and len(flat) == width:
+        return flat
+    if isinstance(names, list) and len(names) > 1 and all(isinstance(a, list) for a in names):
+        axes = [_flat(a) for a in names]
+        if all(a for a in axes) and int(np.prod([len(a) for a in axes])) == width:
+            combined = [""]
+            for axis in axes:
+                combined = [f"{c}.{n}" if c else n for c in combined for n in axis]
+            return combined
+    return None
+
+
+def joint_names(feature: dict[str, Any], width: int) -> list[str]:
+    """Joint names from ``features[key]["names"]``: a flat list, a nested one (``[[...]]``, per-axis
+    lists) or LeRobot's dict form (``{"motors": [...]}``); ``"0"``, ``"1"``, ... when absent or when
+    they do not give ``width`` names (:func:`names_problem` says so)."""
+    names = feature.get("names") if isinstance(feature, dict) else None
+    found = _resolve(names, width) if names is not None else None
+    return found if found is not None else [str(i) for i in range(width)]
+
+
+def names_problem(key: str, feature: dict[str, Any], width: int) -> str | None:
+    """A sentence when ``features[key]["names"]`` is given but does not name the ``width`` values."""
+    names = feature.get("names") if isinstance(feature, dict) else None
+    if names is None or _resolve(names, width) is not None:
+        return None
+    flat = _flat(names)
+    got = (
+        f"{len(flat)} name(s)"
+        if flat is not None
+        else f"a {type(names).__name__} that is not a list of names"
+    )
+    return (
+        f"meta/info.json features[{key!r}].names gives {got} for {width} values, so its joints are "
+        "shown by index"
+    )
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from lerobot_local import compat
+from lerobot_local.dataset import joint_names, names_problem
 
 
 def select_frames(n_frames: int, max_samples: int) -> list[int]:
@@ -27,12 +28,11 @@ def select_frames(n_frames: int, max_samples: int) -> list[int]:
 
 
 def action_names(info: dict[str, Any] | None, dim: int) -> list[str]:
-    """Joint names of the action from ``info.json`` (``action.names``), else ``action[i]``."""
-    names = ((info or {}).get("features", {}).get("action", {}) or {}).get("names")
-    if isinstance(names, dict):  # {"motors": [...]} in some datasets
-        names = next(iter(names.values()), None)
-    if isinstance(names, list) and len(names) == dim and all(isinstance(n, str) for n in names):
-        return list(names)
+    """Joint names of the action from ``info.json`` in any form recorders write (flat, nested, dict),
+    else ``action[i]``."""
+    feature = ((info or {}).get("features") or {}).get("action")
+    if isinstance(feature, dict) and names_problem("action", feature, dim) is None and feature.get("names"):
+        return joint_names(feature, dim)
     return [f"action[{i}]" for i in range(dim)]
 
 

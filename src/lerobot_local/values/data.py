@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_local.dataset import data_files
+from lerobot_local.dataset import data_files, joint_names, names_problem
 
 INDEX_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
@@ -44,71 +44,6 @@ class ValueData:
         starts = np.flatnonzero(np.r_[True, self.episode[1:] != self.episode[:-1]])
         ends = np.r_[starts[1:], self.episode.size]
         return self.episode[starts], starts, ends
-
-
-def _flat(names: Any) -> list[str] | None:
-    """A (possibly nested) list of names flattened in order, or None when it holds anything else."""
-    if isinstance(names, str):
-        return [names]
-    if isinstance(names, (int, float)) and not isinstance(names, bool):
-        return [str(names)]
-    if isinstance(names, list):
-        out: list[str] = []
-        for item in names:
-            part = _flat(item)
-            if part is None:
-                return None
-            out += part
-        return out
-    return None
-
-
-def _resolve(names: Any, width: int) -> list[str] | None:
-    """``names`` as ``width`` joint names: flat, nested ``[[...]]``, per-axis lists (their product), or
-    a dict such as ``{"motors": [...]}`` (one value of the right width, else all values in order)."""
-    if isinstance(names, dict):
-        for value in names.values():
-            found = _resolve(value, width)
-            if found is not None:
-                return found
-        return _resolve(list(names.values()), width)
-    flat = _flat(names)
-    if flat is not None and len(flat) == width:
-        return flat
-    if isinstance(names, list) and len(names) > 1 and all(isinstance(a, list) for a in names):
-        axes = [_flat(a) for a in names]
-        if all(a for a in axes) and int(np.prod([len(a) for a in axes])) == width:
-            combined = [""]
-            for axis in axes:
-                combined = [f"{c}.{n}" if c else n for c in combined for n in axis]
-            return combined
-    return None
-
-
-def joint_names(feature: dict[str, Any], width: int) -> list[str]:
-    """Joint names from ``features[key]["names"]``: a flat list, a nested one (``[[...]]``, per-axis
-    lists) or LeRobot's dict form (``{"motors": [...]}``); ``"0"``, ``"1"``, ... when absent or when
-    they do not give ``width`` names (:func:`names_problem` says so)."""
-    names = feature.get("names") if isinstance(feature, dict) else None
-    found = _resolve(names, width) if names is not None else None
-    return found if found is not None else [str(i) for i in range(width)]
-
-
-def names_problem(key: str, feature: dict[str, Any], width: int) -> str | None:
-    """A sentence when ``features[key]["names"]`` is given but does not name the ``width`` values."""
-    names = feature.get("names") if isinstance(feature, dict) else None
-    if names is None or _resolve(names, width) is not None:
-        return None
-    flat = _flat(names)
-    got = (
-        f"{len(flat)} name(s)"
-        if flat is not None
-        else f"a {type(names).__name__} that is not a list of names"
-    )
-    return (
-        f"meta/info.json features[{key!r}].names gives {got} for {width} values, so its joints are "
-        "shown by index"
-    )
 
 
 def checked_features(info: dict[str, Any], wanted: list[str]) -> list[str]:
