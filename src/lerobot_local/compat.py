@@ -351,6 +351,16 @@ def is_eval_entry(fn: Any) -> bool:
     )
 
 
+def run_dir_of_checkpoint(checkpoint_dir: Path) -> Path:
+    """The run's output directory of a checkpoint folder (``<output_dir>/checkpoints/<step>``)."""
+    return Path(checkpoint_dir).parent.parent
+
+
+def action_dim(dataset: Any) -> int:
+    """The width of the action of a LeRobotDataset (its metadata's features)."""
+    return int(dataset.meta.features["action"]["shape"][0])
+
+
 def checkpoint_step(checkpoint_dir: Path) -> int:
     """The training step of a checkpoint folder (LeRobot names it by its zero-padded step), else -1."""
     try:

@@ -214,7 +214,7 @@ def feature_problems(policy_features: dict[str, tuple[int, ...]], info: dict[str
 def run_directory(target: Target, train_cfg: dict[str, Any]) -> tuple[Path, str]:
     """The working directory training ran in (relative paths of its config resolve against it), and how it
     was found: recorded in the run's metrics file, else implied by a relative ``output_dir``, else here."""
-    run_dir = target.checkpoint.parent.parent
+    run_dir = compat.run_dir_of_checkpoint(target.checkpoint)
     runs = [r for r in records.read(run_dir) if r.get("kind") == "run" and r.get("cwd")]
     if runs and Path(runs[-1]["cwd"]).is_dir():
         return Path(runs[-1]["cwd"]), f"recorded in {run_dir / records.METRICS_FILE}"
@@ -369,7 +369,7 @@ def _load(target: Target, plan: dict[str, Any], device: str) -> tuple[Any, Any, 
 
 def _cached_reference(target: Target, plan: dict[str, Any], frames: int) -> dict[str, Any] | None:
     """The untrained initialisation's metrics the run cached for the same frames, if any."""
-    for row in reversed(records.read(target.checkpoint.parent.parent)):
+    for row in reversed(records.read(compat.run_dir_of_checkpoint(target.checkpoint))):
         if (
             row.get("kind") == "reference"
             and row.get("holdout_episodes") == plan["episodes"]
@@ -390,7 +390,7 @@ def evaluate_target(
 
     config, policy, pre, post = _load(target, plan, device)
     dataset = compat.open_dataset(plan["root"], plan["episodes"], config, video_backend=plan["video_backend"])
-    names = action_names(plan["info"], int(dataset.meta.features["action"]["shape"][0]))
+    names = action_names(plan["info"], compat.action_dim(dataset))
     units = joint_units(plan["info"], names, plan["profile"])
     frames = select_frames(len(dataset), plan["max_samples"])
 

@@ -224,5 +224,5 @@ def lerobot_local_after_checkpoint(config: Any, settings: Any, step: int, checkp
     if validation is None or not validation.report:
         return
     started = time.perf_counter()
-    path = write_report(Path(checkpoint_dir).parent.parent)
+    path = write_report(compat.run_dir_of_checkpoint(checkpoint_dir))
     logger.info("lerobot-local: run report %s (written in %.2f s)", path, time.perf_counter() - started)

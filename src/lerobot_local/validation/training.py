@@ -99,7 +99,7 @@ class _Run:
     ):
         started = time.perf_counter()
         self._open()
-        names = action_names(self.facts.dataset_info, int(self.dataset.meta.features["action"]["shape"][0]))
+        names = action_names(self.facts.dataset_info, compat.action_dim(self.dataset))
         reference = self._reference(policy, preprocessor, postprocessor, names)
         result = evaluate(
             policy,
