@@ -91,7 +91,8 @@ def gather_facts(argv: list[str]) -> tuple[Any, Any, list[str]]:
     compat.force_offline()
     prepared = prepare_argv(argv)
     config = compat.parse_train_config(prepared.argv)
-    return gather_run_facts(config, prepared.argv), prepared.settings, prepared.translations
+    facts = gather_run_facts(config, prepared.argv, prepared.settings.validation)
+    return facts, prepared.settings, prepared.translations
 
 
 def preflight(argv: list[str]) -> int:

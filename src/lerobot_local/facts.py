@@ -18,6 +18,8 @@ from lerobot_local.config_file import arg_value
 from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.source import SourceDataset, read_source
 from lerobot_local.dataset import V2X, LocalDataset, local_dataset, read_info, version_of
+from lerobot_local.validation.config import ValidationSettings
+from lerobot_local.validation.split import Split, SplitError, compute_split, episode_tasks
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class RunFacts:
     data: DatasetFacts | None  # None when dataset.root is unset or not a folder
     precision: compat.PrecisionPlan
     launch: compat.Launch
+    split: Split | None = None  # the held-out episodes (None: validation off, or split_error says why)
+    split_error: str | None = None
 
     @property
     def dataset(self) -> LocalDataset | None:
@@ -103,8 +107,20 @@ def _precision(config: Any, policy: Any | None, argv: list[str]) -> compat.Preci
     return compat.precision_plan(config, None, asked, _arg(argv, "policy.device"))
 
 
-def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
-    """Build the run facts from LeRobot's parsed ``config`` and the ``argv`` it was parsed from."""
+def _split(config: Any, local: LocalDataset | None, validation: ValidationSettings | None):
+    """The held-out episodes of the run, computed once (the validation check and training both read it)."""
+    if validation is None or not validation.enabled or local is None:
+        return None, None
+    candidates = getattr(getattr(config, "dataset", None), "episodes", None)
+    try:
+        return compute_split(episode_tasks(local.root), validation, candidates), None
+    except SplitError as exc:
+        return None, str(exc)
+
+
+def gather_run_facts(config: Any, argv: list[str], validation: ValidationSettings | None = None) -> RunFacts:
+    """Build the run facts from LeRobot's parsed ``config``, the ``argv`` it was parsed from and the
+    plugin's validation settings (the held-out split)."""
     argv = list(argv)
     policy_path = _arg(argv, "policy.path")
     overrides = compat.policy_cli_overrides(argv) if policy_path else []
@@ -118,6 +134,7 @@ def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
     root_value = getattr(getattr(config, "dataset", None), "root", None)
     root = Path(root_value).expanduser() if root_value else None
     data = gather_dataset_facts(root, policy) if root is not None and root.is_dir() else None
+    split, split_error = _split(config, data.local if data is not None else None, validation)
     return RunFacts(
         config=config,
         argv=tuple(argv),
@@ -130,4 +147,6 @@ def gather_run_facts(config: Any, argv: list[str]) -> RunFacts:
         data=data,
         precision=_precision(config, policy, argv),
         launch=compat.launch(),
+        split=split,
+        split_error=split_error,
     )

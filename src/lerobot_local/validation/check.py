@@ -5,7 +5,6 @@ from __future__ import annotations
 from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
-from lerobot_local.validation.split import SplitError, compute_split, episode_tasks
 
 
 def _settings(settings):
@@ -26,11 +25,9 @@ def lerobot_local_before_train(facts: RunFacts, settings) -> list[CheckResult]:
         ]
     if facts.dataset is None:
         return [CheckResult("validation", "skipped", "the dataset cannot be read (see the dataset row)")]
-    candidates = getattr(facts.config.dataset, "episodes", None)
-    try:
-        split = compute_split(episode_tasks(facts.dataset.root), validation, candidates)
-    except SplitError as exc:
-        message, _, fix = str(exc).partition("; ")
+    split = facts.split
+    if split is None:
+        message, _, fix = (facts.split_error or "the held-out split could not be computed").partition("; ")
         return [CheckResult("validation", "error", f"{facts.dataset.root}: {message}", fix)]
     how = f"episodes={validation.episodes}" if validation.episodes else f"holdout={validation.holdout}"
     extra = []

@@ -20,7 +20,6 @@ from lerobot_local import compat
 from lerobot_local.validation import records
 from lerobot_local.validation.config import ValidationSettings
 from lerobot_local.validation.metrics import action_names, definition, evaluate, select_frames, trajectory
-from lerobot_local.validation.split import compute_split, episode_tasks
 from lerobot_local.validation.units import joint_units, units_label
 from lerobot_local.validation.verdict import judge
 
@@ -246,7 +245,9 @@ def _apply_split(cfg: Any, settings: Any, facts: Any) -> Any:
     validation = settings.validation
     if not validation.enabled:
         return None
-    split = compute_split(episode_tasks(facts.dataset_root), validation, cfg.dataset.episodes)
+    split = facts.split  # computed once with the run's facts; the validation check stopped a failed one
+    if split is None:
+        return None
     cfg.dataset.episodes = split.train
     validation.episodes = split.holdout  # saved with every checkpoint: a resume validates on the same
     logger.info(
