@@ -111,7 +111,7 @@ def test_hooks_run_in_pluggys_order_with_wrappers(facts: tuple[Any, Any]) -> Non
     from lerobot_local.hookspecs import hookimpl
     from lerobot_local.plugins import get_plugin_manager
     from lerobot_local.results import CheckResult
-    from lerobot_local.runner import collect_results
+    from lerobot_local.runner import collect_results, run_dataset_checks
 
     seen: list[str] = []
 
@@ -149,8 +149,11 @@ def test_hooks_run_in_pluggys_order_with_wrappers(facts: tuple[Any, Any]) -> Non
     finally:
         for name in plugins:
             pm.unregister(name=name)
+    dataset_rows = [r.name for r in run_dataset_checks(facts[0].data, facts[1])]
+    assert names[: len(dataset_rows)] == dataset_rows  # the dataset checks' rows come first
+    before_train = names[len(dataset_rows) :]
     assert seen[0] == "wrapper before" and seen[1] == "first" and seen[-2:] == ["last", "wrapper after"]
-    assert names[0] == "first" and names[-2:] == ["last", "wrapped"]
+    assert before_train[0] == "first" and before_train[-2:] == ["last", "wrapped"]
     assert "t_crash" in names and "dataset" in names  # a crash is a row; the other checks still ran
 
 
