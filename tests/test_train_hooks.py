@@ -223,3 +223,16 @@ def test_third_party_plugin_hooks_are_called(v30_dataset: Path, tmp_path: Path, 
         f"--config_path={cfg}", f"--output_dir={tmp_path / 'run2'}", env={**env, "EXAMPLE_PLUGIN_FAIL": "1"}
     )
     assert failing.returncode == 1 and "the example plugin refuses this run" in failing.stderr
+
+
+def test_an_after_checkpoint_action_that_raises_stops_training_after_a_complete_checkpoint(
+    v30_dataset: Path, tmp_path: Path, example_plugin: Path
+) -> None:
+    """The hookspec's contract: a raise stops the run; the checkpoint before it is whole (resume works)."""
+    cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run", steps=4))
+    proc = train(f"--config_path={cfg}", env={"PYTHONPATH": str(example_plugin), "EXAMPLE_ACTION_FAIL": "1"})
+    assert proc.returncode != 0 and "the example action failed after checkpoint 2" in proc.stderr
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert not (checkpoints / "000004").exists(), "training went on after the action raised"
+    assert (checkpoints / "last").resolve().name == "000002"
+    assert (checkpoints / "000002" / "pretrained_model" / "model.safetensors").is_file()

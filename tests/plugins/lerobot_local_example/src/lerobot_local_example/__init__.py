@@ -38,6 +38,8 @@ def lerobot_local_before_train(config: Any, settings: Any) -> list[CheckResult]:
 
 @hookimpl
 def lerobot_local_after_checkpoint(config: Any, settings: Any, step: int, checkpoint_dir: Path) -> None:
+    if os.environ.get("EXAMPLE_ACTION_FAIL") == "1":
+        raise RuntimeError(f"the example action failed after checkpoint {step}")
     (checkpoint_dir.parent / f"example_plugin_saw_{step}.txt").write_text(str(checkpoint_dir))
     # The precision the run really trains in, as accelerate's process-wide state holds it.
     from accelerate.state import AcceleratorState
