@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.argv import argv_as
 
 logger = logging.getLogger("lerobot_local")
 DISABLE_ENV = "LEROBOT_LOCAL_DISABLE"
@@ -157,7 +158,7 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
             argv, notes = strip_plugin_settings(sys.argv[1:])
             for line in notes:
                 logger.warning("lerobot-local: %s", line)
-            with compat.argv_as(argv):
+            with argv_as(argv):
                 return plain(*args, **kwargs)
 
         compat.require_supported_lerobot()
@@ -168,7 +169,7 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
         warn_unknown_train_flags(prepared.argv)  # "did you mean", before LeRobot's parser refuses a flag
         state["settings"] = prepared.settings
         state["argv"] = prepared.argv
-        with compat.argv_as(prepared.argv):
+        with argv_as(prepared.argv):
             return parsed(*args, **kwargs)
 
     entry.__lerobot_local__ = True

@@ -10,13 +10,13 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from lerobot_local.argv import argv_as
 
 DISTRIBUTION = "lerobot-local"
 # The supported LeRobot range is written once, in pyproject.toml's dependencies (what the compatibility
@@ -462,17 +462,6 @@ def push_fields(config: Any, policy: Any | None) -> list[tuple[str, bool | None]
 
 
 # --- the command line LeRobot parses ---------------------------------------------------------------------
-
-
-@contextmanager
-def argv_as(argv: list[str] | tuple[str, ...]) -> Iterator[None]:
-    """Run a block with ``sys.argv[1:]`` = ``argv`` (LeRobot's parser helpers read sys.argv)."""
-    saved = sys.argv
-    sys.argv = [saved[0] if saved else "lerobot-train", *argv]
-    try:
-        yield
-    finally:
-        sys.argv = saved
 
 
 def parser_module() -> Any:

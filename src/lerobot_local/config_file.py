@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.argv import arg_value, cli_value, flatten, replace_arg
+from lerobot_local.manifest import MANIFEST_FILE, verify_manifest
 from lerobot_local.settings import (
     FLAG_PREFIX,
     SECTION,
@@ -27,6 +29,7 @@ from lerobot_local.settings import (
     load_checkpoint_settings,
     parse_settings,
 )
+from lerobot_local.sizing import fill_gpu
 from lerobot_local.suggest import warn_unknown_local_flags
 
 logger = logging.getLogger("lerobot_local")
@@ -38,45 +41,6 @@ class PreparedArgs:
     settings: LocalSettings
     translations: list[str] = field(default_factory=list)
     config_path: Path | None = None
-
-
-def arg_value(argv: list[str], name: str) -> tuple[int, str] | None:
-    """Position and value of ``--name=value`` or ``--name value`` in argv (a following ``--flag`` is no
-    value, as LeRobot's own parser reads it)."""
-    for i, arg in enumerate(argv):
-        if arg.startswith(f"--{name}="):
-            return i, arg.split("=", 1)[1]
-        if arg == f"--{name}" and i + 1 < len(argv) and not argv[i + 1].startswith("--"):
-            return i, argv[i + 1]
-    return None
-
-
-def _replace_arg(argv: list[str], name: str, value: str) -> list[str]:
-    found = arg_value(argv, name)
-    if found is None:
-        return [*argv, f"--{name}={value}"]
-    i, _ = found
-    width = 1 if argv[i].startswith(f"--{name}=") else 2
-    return [*argv[:i], f"--{name}={value}", *argv[i + width :]]
-
-
-def _cli_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, dict)):
-        return json.dumps(value, separators=(",", ":"))
-    return "null" if value is None else str(value)
-
-
-def _flatten(prefix: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
-    out = []
-    for key, value in data.items():
-        name = f"{prefix}.{key}"
-        if isinstance(value, dict) and value:
-            out.extend(_flatten(name, value))
-        else:
-            out.append((name, value))
-    return out
 
 
 def _load_config(path: Path) -> dict[str, Any] | None:
@@ -100,8 +64,6 @@ def newest_verified_instead(config_path: Path) -> tuple[Path, str] | None:
 
     A checkpoint whose manifest exists but does not verify is not skipped: the resume check refuses it.
     """
-    from lerobot_local.manifest import MANIFEST_FILE, verify_manifest
-
     checkpoint = compat.checkpoint_of_train_config(config_path)
     if config_path.parent.name != compat.PRETRAINED_DIR or not checkpoint.is_dir():
         return None
@@ -128,7 +90,7 @@ def _with_config_copy(argv: list[str], config_path: Path, data: dict[str, Any]) 
     """Write ``data`` as a temporary copy of the config file and point ``--config_path`` at it."""
     copy = Path(tempfile.mkdtemp(prefix="lerobot-local-config-")) / (config_path.stem + ".json")
     copy.write_text(json.dumps(data, indent=2))
-    return _replace_arg(argv, "config_path", str(copy)), copy
+    return replace_arg(argv, "config_path", str(copy)), copy
 
 
 def strip_plugin_settings(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -176,7 +138,7 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
         if fallback is not None:
             config_path, why = fallback
             translations.append(why)
-            rest = _replace_arg(rest, "config_path", str(config_path))
+            rest = replace_arg(rest, "config_path", str(config_path))
     data = _load_config(config_path) if config_path and config_path.is_file() else None
     section: dict[str, Any] | None = None
 
@@ -206,9 +168,9 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
             data.pop("policy")
             if arg_value(rest, "policy.path") is None:
                 rest.append(f"--policy.path={path}")
-            for name, value in _flatten("policy", {k: v for k, v in policy.items() if k != "type"}):
+            for name, value in flatten("policy", {k: v for k, v in policy.items() if k != "type"}):
                 if arg_value(rest, name) is None:
-                    rest.append(f"--{name}={_cli_value(value)}")
+                    rest.append(f"--{name}={cli_value(value)}")
             translations.append(
                 f"moved policy.path={path} and {len(policy)} policy field(s) from the config file to "
                 "the command line (LeRobot 0.4.x reads policy.path only there, and 0.6.x rejects "
@@ -226,8 +188,6 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
             raise
         raise SystemExit(f"lerobot-local: ERROR: {cause}") from None
     if settings.fill_gpu and not resuming:  # a resumed run keeps the values its checkpoint recorded
-        from lerobot_local.sizing import fill_gpu  # needs torch: only for runs that ask for it
-
         rest, notes, settings.sizing = fill_gpu(argv, rest, data)
         translations.extend(notes)
     return PreparedArgs(argv=rest, settings=settings, translations=translations, config_path=config_path)

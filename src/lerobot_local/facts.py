@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
-from lerobot_local.config_file import arg_value
+from lerobot_local.argv import arg_value
 from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.source import SourceDataset, read_source
 from lerobot_local.dataset import V2X, LocalDataset, local_dataset, read_info, version_of
@@ -93,7 +93,7 @@ class RunFacts:
 
 
 def _arg(argv: list[str], name: str) -> str | None:
-    found = arg_value(argv, name)  # the same reading of argv that prepared it (config_file)
+    found = arg_value(argv, name)  # the same reading of argv that prepared it
     return found[1] if found else None
 
 

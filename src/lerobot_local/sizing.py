@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.argv import arg_value, replace_arg
 
 logger = logging.getLogger("lerobot_local")
 
@@ -142,8 +143,6 @@ def this_machine(device: str) -> Machine:
 
 
 def _lookup(rest: list[str], data: dict[str, Any] | None, flag: str) -> str | None:
-    from lerobot_local.config_file import arg_value  # config_file imports this module
-
     found = arg_value(rest, flag)
     if found is not None:
         return found[1]
@@ -158,8 +157,6 @@ def fill_gpu(
 ) -> tuple[list[str], list[str], dict[str, str]]:
     """Apply :func:`decide` to the prepared argv ``rest`` (the file's values in ``data``/``rest`` are the
     baseline; flags in ``user_argv`` win). Returns the new argv, log lines, and the ``sizing`` row's parts."""
-    from lerobot_local.config_file import _replace_arg, arg_value  # config_file imports this module
-
     defaults = {f.name: f.default for f in dataclasses.fields(compat.train_config_class())}
     batch = _lookup(rest, data, "batch_size") or str(defaults.get("batch_size", 8))
     workers = _lookup(rest, data, "num_workers") or str(defaults.get("num_workers", 4))
@@ -171,7 +168,7 @@ def fill_gpu(
     choices = decide(machine, base, user_set)
     for choice in choices:
         if choice.changed:
-            rest = _replace_arg(rest, choice.flag, str(choice.value))
+            rest = replace_arg(rest, choice.flag, str(choice.value))
     parts = {c.flag: f"{c.value} ({c.source})" for c in choices}
     backend = _lookup(rest, data, FLAGS["video_backend"]) or "pyav"
     if machine.gpu_memory_gb is None:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterable
 
 from lerobot_local import compat
+from lerobot_local.settings import SECTION, LocalSettings
 
 logger = logging.getLogger("lerobot_local")
 MAX_SUGGESTIONS = 3
@@ -49,16 +50,12 @@ def unknown(names: Iterable[str], flags: compat.ConfigFlags) -> list[tuple[str, 
 
 def local_flags() -> compat.ConfigFlags:
     """The ``lerobot_local.*`` settings as flags (from the settings dataclasses)."""
-    from lerobot_local.settings import SECTION, LocalSettings  # settings imports the validation package
-
     found = compat.config_flags(LocalSettings, f"{SECTION}.")
     return compat.ConfigFlags(found.exact, found.open)
 
 
 def warn_unknown_local_flags(argv: Iterable[str]) -> list[str]:
     """Log a line for each unknown ``--lerobot_local.*`` flag of argv; return the lines."""
-    from lerobot_local.settings import SECTION  # see local_flags
-
     names = [n for n in flag_names(argv) if n.startswith(f"{SECTION}.")]
     lines = [line(n, m, "the README's settings table") for n, m in unknown(names, local_flags())]
     for text in lines:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lerobot_local.config_file import arg_value
+from lerobot_local.argv import arg_value
 from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult

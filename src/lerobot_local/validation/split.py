@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from lerobot_local.dataset import episodes_table
 from lerobot_local.validation.config import ValidationSettings
 
 
@@ -29,8 +30,6 @@ class Split:
 
 def episode_tasks(root: Path) -> dict[int, list[str]]:
     """Episode index -> its task strings, from ``meta/episodes/*/*.parquet``."""
-    from lerobot_local.dataset import episodes_table
-
     table = episodes_table(root, columns=["episode_index", "tasks"])
     if table is None:
         raise SplitError(f"{root / 'meta/episodes'} holds no episodes; convert or record the dataset again")
