@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.dataset import INFO_PATH, V30, read_info, version_of
 from lerobot_local.suggest import closest
 from lerobot_local.validation import records
 from lerobot_local.validation.units import joint_units, units_label
@@ -266,15 +267,14 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
         raise EvalError(
             f"{target.pretrained / compat.TRAIN_CONFIG_FILE} names no dataset.root; pass --dataset.root=PATH"
         )
-    info_path = root / "meta" / "info.json"
-    try:
-        info = json.loads(info_path.read_text())
-    except (OSError, ValueError) as exc:
+    info_path = root / INFO_PATH
+    info, problem = read_info(root)
+    if info is None:
         raise EvalError(
-            f"{info_path} cannot be read ({type(exc).__name__}); pass --dataset.root= a local v3.0 dataset "
-            "(convert a v2.1 one with lerobot-convert-local)"
-        ) from exc
-    if info.get("codebase_version") != "v3.0":
+            f"{problem}; pass --dataset.root= a local v3.0 dataset (convert a v2.1 one with "
+            "lerobot-convert-local)"
+        )
+    if version_of(info) != V30:
         raise EvalError(
             f"{info_path} says codebase_version {info.get('codebase_version')!r}, not v3.0; convert it: "
             f"lerobot-convert-local --input={root} --output={root}_v30"

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from lerobot_local.dataset import episodes_table
+from lerobot_local.dataset import EPISODES_DIR, episodes_table
 from lerobot_local.validation.config import ValidationSettings
 
 
@@ -32,7 +32,7 @@ def episode_tasks(root: Path) -> dict[int, list[str]]:
     """Episode index -> its task strings, from ``meta/episodes/*/*.parquet``."""
     table = episodes_table(root, columns=["episode_index", "tasks"])
     if table is None:
-        raise SplitError(f"{root / 'meta/episodes'} holds no episodes; convert or record the dataset again")
+        raise SplitError(f"{root / EPISODES_DIR} holds no episodes; convert or record the dataset again")
     rows = table.to_pydict()
     return {
         int(e): [str(t) for t in (tasks or [""])]
