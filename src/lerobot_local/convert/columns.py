@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from lerobot_local.convert.source import INDEX_COLUMNS, SourceDataset, SourceEpisode
+from lerobot_local.convert.source import INDEX_COLUMNS, NUMERIC_DTYPES, SourceDataset, SourceEpisode
 
 # The index features LeRobot declares in every v2.x/v3.0 info.json (added to the output when absent).
 INDEX_FEATURES: dict[str, dict[str, Any]] = {
@@ -23,20 +23,6 @@ INDEX_FEATURES: dict[str, dict[str, Any]] = {
     "index": {"dtype": "int64", "shape": [1], "names": None},
     "task_index": {"dtype": "int64", "shape": [1], "names": None},
 }
-NUMERIC_DTYPES = (
-    "float16",
-    "float32",
-    "float64",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "bool",
-)
 
 
 @dataclass

@@ -21,6 +21,12 @@ from lerobot_local.paths import escapes, inside
 
 SUPPORTED_SOURCE_VERSIONS = ("v2.0", "v2.1")
 REQUIRED_INFO_FIELDS = ("codebase_version", "fps", "features", "data_path", "total_episodes", "chunks_size")
+# Feature dtypes LeRobot's loaders know (numeric ones become parquet columns of that type).
+NUMERIC_DTYPES = (
+    "float16", "float32", "float64", "int8", "int16", "int32", "int64",
+    "uint8", "uint16", "uint32", "uint64", "bool",
+)  # fmt: skip
+KNOWN_DTYPES = (*NUMERIC_DTYPES, "string", "image", "video")
 # The columns LeRobot writes into every data parquet file besides the user's features.
 INDEX_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
@@ -274,8 +280,18 @@ def _info_problems(info: dict[str, Any], path: Path) -> list[Problem]:
                 problems.append(
                     _meta_problem(path, f"feature {key!r} has no 'dtype'", "restore the feature definition")
                 )
-            elif not isinstance(feature.get("shape"), list) or not all(
-                isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in feature["shape"]
+            elif feature["dtype"] not in KNOWN_DTYPES:
+                problems.append(
+                    _meta_problem(
+                        path,
+                        f"feature {key!r} has dtype {feature['dtype']!r}, which LeRobot cannot load",
+                        f"set it to one of {', '.join(KNOWN_DTYPES)}",
+                    )
+                )
+            elif (
+                not isinstance(feature.get("shape"), list)
+                or not feature["shape"]
+                or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in feature["shape"])
             ):
                 problems.append(
                     _meta_problem(
