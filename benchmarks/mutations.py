@@ -623,6 +623,12 @@ def tally(outcomes: list[Outcome]) -> dict[str, Any]:
         "misses": sum(bool(o.miss) for o in outcomes),
         "misses_by_stage": dict(Counter(o.miss for o in outcomes if o.miss)),
         "per_stage": per_stage,
+        # the dry run promised a conversion the real run then refused (its verify through LeRobot)
+        "dry_run_ok_convert_refused": [
+            f"{o.dataset} {o.kind} {o.detail}"
+            for o in outcomes
+            if o.dry_run == "ok" and o.convert == "refused"
+        ],
         "per_kind": {k: dict(v) for k, v in sorted(per_kind.items())},
     }
 
@@ -644,6 +650,7 @@ def print_table(summary: dict[str, Any]) -> None:
         )
     for stage, counts in summary["per_stage"].items():
         print(f"{stage}: {dict(sorted(counts.items()))}")
+    print(f"dry run ok but conversion refused: {len(summary['dry_run_ok_convert_refused'])}")
 
 
 def main(argv: list[str] | None = None) -> int:
