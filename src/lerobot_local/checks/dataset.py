@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from lerobot_local.convert.errors import ConversionProblems, Problem
-from lerobot_local.convert.scan import scan_source
+from lerobot_local.convert.scan import CLOCK, GAPS, scan_source
 from lerobot_local.dataset import (
     DATA_GLOB,
     EPISODES_DIR,
@@ -36,6 +37,7 @@ from lerobot_local.settings import LocalSettings
 
 NAME = "dataset"
 MAX_SHOWN = 3
+TIMESTAMP_GROUPS = (CLOCK, GAPS)
 TIMESTAMP_TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s
 
 
@@ -205,19 +207,27 @@ def check_v2x(dataset: DatasetFacts, deep: bool) -> list[CheckResult]:
             return _problem_rows(dataset.root, error.problems)
         message = str(error) if error is not None else f"{dataset.root} cannot be read"
         return [CheckResult(NAME, "error", message.rstrip(".") + ".", getattr(error, "fix", ""))]
-    # problems of the metadata that leave the episode list usable, then the episodes' files
-    problems = list(getattr(src, "problems", [])) + scan_source(src, deep=deep)
-    if not problems:
-        streams = " and every video stream as declared" if deep and src.video_keys else ""
-        return [
-            CheckResult(
-                NAME,
-                "ok",
-                f"{dataset.root}: {src.version}, {len(src.episodes)} episodes, {src.total_frames} frames, "
-                f"every file present{streams}.",
-            )
-        ]
-    return _problem_rows(dataset.root, problems)
+    # the metadata's problems that leave the episode list usable, then the episodes' files; timestamps are
+    # the fps check's to report (the converter's scan names them too, for the conversion)
+    warnings: list[Problem] = []
+    problems = [p for p in scan_source(src, deep=deep, warnings=warnings) if p.group not in TIMESTAMP_GROUPS]
+    rows = _problem_rows(dataset.root, problems) if problems else []
+    rows += (
+        [replace(row, severity="warning") for row in _problem_rows(dataset.root, warnings)]
+        if warnings
+        else []
+    )
+    if rows:
+        return rows
+    streams = " and every video stream as declared" if deep and src.video_keys else ""
+    return [
+        CheckResult(
+            NAME,
+            "ok",
+            f"{dataset.root}: {src.version}, {len(src.episodes)} episodes, {src.total_frames} frames, "
+            f"every file present{streams}.",
+        )
+    ]
 
 
 def _problem_rows(root: Path, problems: list[Problem]) -> list[CheckResult]:
@@ -227,7 +237,7 @@ def _problem_rows(root: Path, problems: list[Problem]) -> list[CheckResult]:
     for group, members in grouped.groups().items():
         shown = "; ".join(str(m.error) for m in members[:MAX_SHOWN])
         more = f" (and {len(members) - MAX_SHOWN} more)" if len(members) > MAX_SHOWN else ""
-        episodes = sorted({m.episode for m in members if m.episode is not None})
+        episodes = sorted({e for m in members for e in m.all_episodes})
         results.append(
             CheckResult(
                 f"{NAME}:{group.replace(' ', '_')}",
