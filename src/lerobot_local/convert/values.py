@@ -81,4 +81,5 @@ def _as_problem(src: SourceDataset, row: CheckResult, value_error: bool) -> Prob
         fix += f" (or {ALLOW_FLAG} to convert anyway)"
     group = STATS_GROUP if row.name == STATS_ROW else f"check {row.name}"
     message = row.message.rstrip(".")
-    return Problem(group, ConversionError(None, f"{row.name}: {message}", fix), None, episodes)
+    problem = f"{row.name} {row.severity.upper()}: {message}"  # the row as lerobot-local check shows it
+    return Problem(group, ConversionError(None, problem, fix), None, episodes)
