@@ -58,8 +58,8 @@ STATE_KEYS = ("observation.state", "state")
 
 FIXES = {
     NAN: "re-record or drop the episode(s); LeRobot's mean/std (and so the loss) become NaN otherwise",
-    CONSTANT: "drop the joint from the feature, or record data where it moves; its std is 0, so "
-    "normalisation divides by ~0",
+    CONSTANT: "nothing, if the joint is meant to stay still (an unused limb); otherwise check that it is "
+    "recorded (cable, driver, index) and record data where it moves",
     STATS: "recompute the stats (lerobot-convert-local --stats=recompute from a v2.x source; for a v3.0 "
     "dataset, LeRobot's dataset tools into a new copy); training normalises with them",
     FROZEN_STATE: "check the robot's state stream (cable, driver) and drop the episode(s)",
@@ -277,16 +277,26 @@ def _constant(data: ValueData, key: str, jt: _Joint, ctx: ScanContext) -> list[F
     constant = np.flatnonzero(jt.rng == 0)
     if not constant.size:
         return []
-    severity = "error" if _is_normalised(key, ctx) else "warning"
+    # Not an error: LeRobot normalises with (x - mean) / (std + 1e-8), so training on a constant joint is
+    # fine (its targets are 0); what it means for the robot is said instead.
+    severity = "warning"
     names = data.names[key]
     values = sorted({float(jt.mn[j]) for j in constant})
     shown = ", ".join(f"{v:g}" for v in values[:4]) + (" ..." if len(values) > 4 else "")
     many = constant.size > 1
+    if not _is_normalised(key, ctx):
+        means = ""
+    elif key in ACTION_KEYS or key.startswith("action"):
+        means = "; the policy will learn to command exactly that value: make sure the joint is meant to stay"
+    else:
+        means = (
+            "; the policy normalises it by std + 1e-8, so on the robot any other reading of it becomes a "
+            "huge input: make sure it reads that value there too"
+        )
     what = (
         f"{'are' if many else 'is'} constant in every frame of the dataset "
         f"({constant.size} of {len(names)} joints; value{'s' if len(values) > 1 else ''} {shown}), so "
-        f"{'their' if many else 'its'} std is 0"
-        + (" and the policy normalises by it" if severity == "error" else "")
+        f"{'their' if many else 'its'} std is 0{means}"
     )
     return [
         Finding(
