@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lerobot_local.demo import synthetic_v21 as s
@@ -48,23 +47,7 @@ def _episode(args: tuple[Path, int, int, int, int, int, int]) -> dict[str, Any]:
     root, ep, n, index, fps, height, width = args
     rng = np.random.default_rng(1000 + ep)
     task_index = ep % len(s.TASKS)
-    state = np.cumsum(rng.normal(0, 1, size=(n, 6)), axis=0).astype(np.float32)
-    action = (state + rng.normal(0, 0.5, size=(n, 6))).astype(np.float32)
-    columns = {
-        "observation.state": state,
-        "action": action,
-        "timestamp": (np.arange(n) / fps).astype(np.float32),
-        "frame_index": np.arange(n, dtype=np.int64),
-        "episode_index": np.full(n, ep, dtype=np.int64),
-        "index": np.arange(index, index + n, dtype=np.int64),
-        "task_index": np.full(n, task_index, dtype=np.int64),
-    }
-    table = pa.table(
-        {
-            k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), 6) if v.ndim == 2 else pa.array(v)
-            for k, v in columns.items()
-        }
-    )
+    columns, table = s.episode_columns(rng, ep, n, index, fps)
     chunk = ep // s.CHUNKS_SIZE
     data_file = root / s.DATA_PATH.format(episode_chunk=chunk, episode_index=ep)
     data_file.parent.mkdir(parents=True, exist_ok=True)

@@ -101,6 +101,30 @@ def _encode(path: Path, frames: np.ndarray, fps: int, codec: str, bframes: int =
         container.mux(stream.encode())
 
 
+def episode_columns(
+    rng: np.random.Generator, ep: int, n: int, index: int, fps: int
+) -> tuple[dict[str, np.ndarray], pa.Table]:
+    """A generated episode's columns (a random walk of 6 joints, the action a noisy copy) and table."""
+    state = np.cumsum(rng.normal(0, 1, size=(n, 6)), axis=0).astype(np.float32)
+    action = (state + rng.normal(0, 0.5, size=(n, 6))).astype(np.float32)
+    columns = {
+        "observation.state": state,
+        "action": action,
+        "timestamp": (np.arange(n) / fps).astype(np.float32),
+        "frame_index": np.arange(n, dtype=np.int64),
+        "episode_index": np.full(n, ep, dtype=np.int64),
+        "index": np.arange(index, index + n, dtype=np.int64),
+        "task_index": np.full(n, ep % len(TASKS), dtype=np.int64),
+    }
+    table = pa.table(
+        {
+            k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), 6) if v.ndim == 2 else pa.array(v)
+            for k, v in columns.items()
+        }
+    )
+    return columns, table
+
+
 def write_v21_dataset(
     root: Path,
     episodes: int,
@@ -136,25 +160,7 @@ def write_v21_dataset(
     for ep in range(episodes):
         n = int(rng.integers(length[0], length[1] + 1))
         task_index = ep % len(TASKS)
-        state = np.cumsum(rng.normal(0, 1, size=(n, 6)), axis=0).astype(np.float32)
-        action = (state + rng.normal(0, 0.5, size=(n, 6))).astype(np.float32)
-        columns = {
-            "observation.state": state,
-            "action": action,
-            "timestamp": (np.arange(n) / fps).astype(np.float32),
-            "frame_index": np.arange(n, dtype=np.int64),
-            "episode_index": np.full(n, ep, dtype=np.int64),
-            "index": np.arange(index, index + n, dtype=np.int64),
-            "task_index": np.full(n, task_index, dtype=np.int64),
-        }
-        table = pa.table(
-            {
-                k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), 6)
-                if v.ndim == 2
-                else pa.array(v)
-                for k, v in columns.items()
-            }
-        )
+        columns, table = episode_columns(rng, ep, n, index, fps)
         chunk = ep // CHUNKS_SIZE
         data_file = root / DATA_PATH.format(episode_chunk=chunk, episode_index=ep)
         data_file.parent.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,21 @@ class _Run:
 
     # --- validation ---------------------------------------------------------------------------------------
 
+    def _evaluate(
+        self, policy: Any, preprocessor: Any, postprocessor: Any, names: list[str]
+    ) -> dict[str, Any]:
+        """Loss and per-joint action error of ``policy`` on the held-out frames."""
+        return evaluate(
+            policy,
+            preprocessor,
+            postprocessor,
+            self.dataset,
+            self.frames,
+            batch_size=self.validation.batch_size or int(self.cfg.batch_size),
+            seed=self.validation.seed,
+            names=names,
+        )
+
     def _open(self) -> None:
         if self.dataset is not None:
             return
@@ -100,16 +115,7 @@ class _Run:
         self._open()
         names = action_names(self.facts.dataset_info, compat.action_dim(self.dataset))
         reference = self._reference(policy, preprocessor, postprocessor, names)
-        result = evaluate(
-            policy,
-            preprocessor,
-            postprocessor,
-            self.dataset,
-            self.frames,
-            batch_size=self.validation.batch_size or int(self.cfg.batch_size),
-            seed=self.validation.seed,
-            names=names,
-        )
+        result = self._evaluate(policy, preprocessor, postprocessor, names)
         result.update(step=step, holdout_episodes=self.split.holdout, joints=names)
         units = joint_units(self.facts.dataset_info, names, getattr(self.settings, "profile", None))
         result.update(units=units, definition=definition(result.get("chunk_steps", 0)))
@@ -209,16 +215,7 @@ class _Run:
                 fresh = compat.untrained_policy(
                     self.cfg.policy, self.dataset, str(device), seed, bool(pretrained)
                 )
-            metrics = evaluate(
-                fresh,
-                preprocessor,
-                postprocessor,
-                self.dataset,
-                self.frames,
-                batch_size=self.validation.batch_size or int(self.cfg.batch_size),
-                seed=self.validation.seed,
-                names=names,
-            )
+            metrics = self._evaluate(fresh, preprocessor, postprocessor, names)
             del fresh
         except Exception as exc:  # the reference is extra information: never stop training for it
             logger.warning("lerobot-local: could not score the untrained initialisation (%s)", exc)
