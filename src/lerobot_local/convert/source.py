@@ -280,6 +280,15 @@ def _info_problems(info: dict[str, Any], path: Path) -> list[Problem]:
                 problems.append(
                     _meta_problem(path, f"feature {key!r} has no 'dtype'", "restore the feature definition")
                 )
+            elif key in INDEX_COLUMNS and feature["dtype"] not in NUMERIC_DTYPES:
+                problems.append(
+                    _meta_problem(
+                        path,
+                        f"index feature {key!r} has dtype {feature['dtype']!r}",
+                        f"restore LeRobot's definition of {key} "
+                        f"({'float32' if key == 'timestamp' else 'int64'})",
+                    )
+                )
             elif feature["dtype"] not in KNOWN_DTYPES:
                 problems.append(
                     _meta_problem(
