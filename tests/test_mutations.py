@@ -41,11 +41,6 @@ def test_converted_copies_load_in_lerobot(outcomes: list) -> None:
     assert not misses, misses
 
 
-@pytest.mark.xfail(
-    reason="the v3.0 dataset check (checks/dataset.py) passes a data file whose column is renamed or dropped "
-    "and a garbled meta/stats.json, which LeRobot's loader cannot read (reported to the lead)",
-    strict=False,
-)
 def test_no_loader_breaking_v30_damage_passes_check(outcomes: list) -> None:
     misses = [(o.kind, o.detail, o.loader) for o in outcomes if o.miss == "check"]
     assert not misses, misses

@@ -31,6 +31,8 @@ EPISODES_PATH = EPISODES_DIR + "/" + CHUNK_FILE + ".parquet"
 TASKS_PATH = "meta/tasks.parquet"
 DATA_GLOB = "data/chunk-*/file-*.parquet"
 EPISODES_GLOB = EPISODES_DIR + "/chunk-*/file-*.parquet"
+# The per-frame columns every LeRobot dataset declares and holds
+INDEX_FEATURES = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 # v2.0 / v2.1
 V2X = ("v2.0", "v2.1")
 EPISODES_JSONL = "meta/episodes.jsonl"
@@ -184,6 +186,14 @@ def info_problems(info: Any) -> list[str]:
             isinstance(n, int) and not isinstance(n, bool) for n in feature["shape"]
         ):
             problems.append(f"feature {key!r} has no 'shape' list of integers")
+    for key in INDEX_FEATURES:
+        feature = features.get(key)
+        if not isinstance(feature, dict):
+            problems.append(f"does not declare the feature {key!r} that LeRobot requires")
+        elif isinstance(feature.get("shape"), list) and not feature["shape"]:
+            problems.append(f"declares feature {key!r} with an empty shape (LeRobot needs [1])")
+        elif not str(feature.get("dtype", "")).startswith(("int", "float")):
+            problems.append(f"declares feature {key!r} as {feature.get('dtype')!r} (LeRobot needs a number)")
     templates = {"data_path": {"chunk_index": 0, "file_index": 0}}
     if any(isinstance(f, dict) and f.get("dtype") == "video" for f in features.values()):
         templates["video_path"] = {"chunk_index": 0, "file_index": 0, "video_key": "observation.images.x"}

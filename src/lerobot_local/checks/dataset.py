@@ -19,6 +19,7 @@ from lerobot_local.dataset import (
     DATA_GLOB,
     EPISODES_DIR,
     INFO_PATH,
+    STATS_PATH,
     TASKS_PATH,
     V2X,
     V30,
@@ -27,6 +28,7 @@ from lerobot_local.dataset import (
     data_files,
     episodes_table,
     info_problems,
+    read_stats_json,
     video_file,
 )
 from lerobot_local.facts import DatasetFacts, RunFacts
@@ -48,85 +50,106 @@ def convert_command(root: Path, exclude: list[int] | None = None) -> str:
     return f"lerobot-convert-local --input={shlex.quote(str(root))} --output={shlex.quote(str(out))}{flag}"
 
 
-def check_v30(root: Path, info: dict[str, Any]) -> CheckResult:
-    """A v3.0 folder: info.json usable, meta/episodes readable, every file it points at present."""
+def check_v30(root: Path, info: dict[str, Any]) -> list[CheckResult]:
+    """A v3.0 folder: info.json usable, meta/episodes readable, every file it points at present and
+    loadable, the data rows as meta/episodes says."""
     info_path = root / INFO_PATH
     problems = info_problems(info)
     if problems:
-        return CheckResult(
-            NAME,
-            "error",
-            f"{info_path} " + "; ".join(problems) + ".",
-            "restore meta/info.json written by the converter (or re-run lerobot-convert-local)",
-        )
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                f"{info_path} " + "; ".join(problems) + ".",
+                "restore meta/info.json written by the converter (or re-run lerobot-convert-local)",
+            )
+        ]
     try:
         episodes = episodes_table(root)
     except Exception as exc:  # pyarrow raises several types for a damaged parquet file
-        return CheckResult(
-            NAME,
-            "error",
-            f"{root / EPISODES_DIR} is unreadable ({type(exc).__name__}: {exc}).",
-            "re-run the conversion into a new folder",
-        )
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                f"{root / EPISODES_DIR} is unreadable ({type(exc).__name__}: {exc}).",
+                "re-run the conversion into a new folder",
+            )
+        ]
     if episodes is None:
-        return _incomplete(root, [root / EPISODES_DIR], [])
+        return [_incomplete(root, [root / EPISODES_DIR], [])]
     rows = episodes.to_pylist()
     try:
         files = _referenced_files(info, rows)
     except (KeyError, TypeError, ValueError) as exc:
-        return CheckResult(
-            NAME,
-            "error",
-            f"{root / EPISODES_DIR} lacks or garbles a file location ({type(exc).__name__}: {exc}).",
-            "re-run lerobot-convert-local into a new folder",
-        )
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                f"{root / EPISODES_DIR} lacks or garbles a file location ({type(exc).__name__}: {exc}).",
+                "re-run lerobot-convert-local into a new folder",
+            )
+        ]
     outside = [rel for rel in sorted(files) if inside(root, rel) is None]
     if outside:
-        return CheckResult(
-            NAME,
-            "error",
-            f"{root / outside[0]} leads outside the dataset folder"
-            + (f" (and {len(outside) - 1} more)." if len(outside) > 1 else "."),
-            "keep every data and video file inside dataset.root (replace links by the real files)",
-        )
+        return [
+            CheckResult(
+                NAME,
+                "error",
+                f"{root / outside[0]} leads outside the dataset folder"
+                + (f" (and {len(outside) - 1} more)." if len(outside) > 1 else "."),
+                "keep every data and video file inside dataset.root (replace links by the real files)",
+            )
+        ]
+    # independent problems, each its own row, all listed at once
+    results: list[CheckResult] = []
     missing = [rel for rel in sorted(files) if not (root / rel).is_file()]
     affected = sorted({int(r["episode_index"]) for r in rows if files_of(info, r) & set(missing)})
     missing_paths = [root / rel for rel in missing]
     if not (root / TASKS_PATH).is_file():
         missing_paths.insert(0, root / TASKS_PATH)
     if missing_paths:
-        return _incomplete(root, missing_paths, affected)
-    unreadable = _unreadable_data_files(root, sorted(f for f in files if f.endswith(".parquet")))
+        results.append(_incomplete(root, missing_paths, affected))
+    present = sorted(f for f in files if f.endswith(".parquet") and f not in set(missing))
+    unreadable = _unreadable_data_files(root, info, present)
+    broken = {rel for rel, _ in unreadable}
+    named = set(affected) | {int(r["episode_index"]) for r in rows if data_file(info, r) in broken}
     if unreadable:
-        broken = {rel for rel, _ in unreadable}
         episodes = sorted({int(r["episode_index"]) for r in rows if data_file(info, r) in broken})
-        shown = "; ".join(f"{root / rel} ({why})" for rel, why in unreadable[:MAX_SHOWN])
-        return CheckResult(
-            NAME,
-            "error",
-            f"{len(unreadable)} data file(s) cannot be read: {shown} (episodes {episodes}).",
-            "restore the files from a backup, or re-run lerobot-convert-local into a new folder",
-            episodes=tuple(episodes),
+        shown = "; ".join(f"{root / rel} {why}" for rel, why in unreadable[:MAX_SHOWN])
+        results.append(
+            CheckResult(
+                f"{NAME}:data_files",
+                "error",
+                f"{len(unreadable)} data file(s) cannot be loaded: {shown} (episodes {episodes}).",
+                "restore the files from a backup, or re-run lerobot-convert-local into a new folder",
+                episodes=tuple(episodes),
+            )
         )
-    mismatched = _rows_against_episodes(root, info, rows)
+    if (root / TASKS_PATH).is_file():
+        results += _meta_file_problems(root)
+    mismatched = {e: why for e, why in _rows_against_episodes(root, info, rows).items() if e not in named}
     if mismatched:
         episodes = sorted(mismatched)
         shown = "; ".join(mismatched[e] for e in episodes[:MAX_SHOWN])
         more = f" (and {len(episodes) - MAX_SHOWN} more)" if len(episodes) > MAX_SHOWN else ""
-        return CheckResult(
-            NAME,
-            "error",
-            f"{len(episodes)} episode(s) of {root / DATA_GLOB} disagree with {root / EPISODES_DIR}: "
-            f"{shown}{more}; LeRobot's loader fails on such frames.",
-            "re-run lerobot-convert-local from the source into a new folder, or leave those episodes out",
-            episodes=tuple(episodes),
+        results.append(
+            CheckResult(
+                f"{NAME}:rows",
+                "error",
+                f"{len(episodes)} episode(s) of {root / DATA_GLOB} disagree with {root / EPISODES_DIR}: "
+                f"{shown}{more}; LeRobot's loader fails on such frames.",
+                "re-run lerobot-convert-local from the source into a new folder, or leave those episodes out",
+                episodes=tuple(episodes),
+            )
         )
-    return CheckResult(
-        NAME,
-        "ok",
-        f"{root}: complete v3.0 dataset, {info.get('total_episodes')} episodes, "
-        f"{info.get('total_frames')} frames.",
-    )
+    return results or [
+        CheckResult(
+            NAME,
+            "ok",
+            f"{root}: complete v3.0 dataset, {info.get('total_episodes')} episodes, "
+            f"{info.get('total_frames')} frames.",
+        )
+    ]
 
 
 def _rows_against_episodes(root: Path, info: dict[str, Any], rows: list[dict[str, Any]]) -> dict[int, str]:
@@ -159,15 +182,53 @@ def _rows_against_episodes(root: Path, info: dict[str, Any], rows: list[dict[str
     return bad
 
 
-def _unreadable_data_files(root: Path, files: list[str]) -> list[tuple[str, str]]:
-    """(path, why) of each data file whose parquet footer cannot be read (cheap: the footer only)."""
+def _unreadable_data_files(root: Path, info: dict[str, Any], files: list[str]) -> list[tuple[str, str]]:
+    """(path, why) of each data file LeRobot could not load: it does not read whole (a damaged page is found
+    only by reading it), or it lacks a column that meta/info.json declares."""
+    declared = [k for k, f in info["features"].items() if f.get("dtype") != "video"]
     broken = []
     for rel in files:
         try:
-            pq.ParquetFile(root / rel).metadata  # noqa: B018 - reading the footer is the check
+            columns = pq.read_table(root / rel).column_names
         except Exception as exc:  # pyarrow raises several types for a damaged file
-            broken.append((rel, type(exc).__name__))
+            broken.append((rel, f"does not read ({type(exc).__name__})"))
+            continue
+        lacking = [k for k in declared if k not in columns]
+        if lacking:
+            broken.append((rel, f"lacks the column(s) {lacking} that meta/info.json declares"))
     return broken
+
+
+def _meta_file_problems(root: Path) -> list[CheckResult]:
+    """meta/tasks.parquet and meta/stats.json, which LeRobot reads whole when it opens the dataset."""
+    try:
+        pq.read_table(root / TASKS_PATH)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        return [
+            CheckResult(
+                f"{NAME}:meta",
+                "error",
+                f"{root / TASKS_PATH} cannot be read ({type(exc).__name__}), so LeRobot cannot open the "
+                "dataset.",
+                "restore it from a backup, or re-run lerobot-convert-local into a new folder",
+            )
+        ]
+    if (root / STATS_PATH).is_file() and read_stats_json(root) is None:
+        return [
+            CheckResult(
+                f"{NAME}:meta",
+                "error",
+                f"{root / STATS_PATH} is not readable JSON, so LeRobot cannot open the dataset.",
+                f"write a corrected copy: lerobot-convert-local --input={shlex.quote(str(root))} "
+                f"--output={shlex.quote(str(root))}_restats --stats=recompute",
+            )
+        ]
+    return []
+
+
+def _missing_files(results: list[CheckResult]) -> bool:
+    """Whether the structure rows say files are missing (the video check would only repeat it)."""
+    return any(r.name == NAME and r.severity == "error" for r in results)
 
 
 def _incomplete(root: Path, missing: list[Path], episodes: list[int]) -> CheckResult:
@@ -323,9 +384,9 @@ def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) 
         ]
     if version == V30:
         structure = check_v30(root, info)
-        if structure.severity == "ok" and dataset.local is not None and settings.deep_video_check:
-            return [structure, *check_v30_videos(dataset.local)]
-        return [structure]
+        if dataset.local is not None and settings.deep_video_check and not _missing_files(structure):
+            return [*structure, *check_v30_videos(dataset.local)]
+        return structure
     if version in V2X:
         return check_v2x(dataset, settings.deep_video_check)
     return [

@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from lerobot_local.dataset import data_files, joint_names, names_problem
+from lerobot_local.dataset import INDEX_FEATURES, data_files, joint_names, names_problem
 
-INDEX_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
+INDEX_COLUMNS = INDEX_FEATURES
 
 
 @dataclass
