@@ -17,6 +17,7 @@ import draccus
 from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.run import ConvertJob, UsageError
 from lerobot_local.convert.writer import WriteOptions
+from lerobot_local.dataset import INFO_PATH
 from lerobot_local.logs import setup_logging
 
 logger = logging.getLogger("lerobot_local.convert")
@@ -132,12 +133,12 @@ def pick_converter(cfg: ConvertCLIConfig):
         if found is None:
             if version == "v3.0":
                 raise ConversionError(
-                    Path(cfg.input) / "meta" / "info.json",
+                    Path(cfg.input) / INFO_PATH,
                     "already describes a v3.0 dataset",
                     "no conversion is needed: point dataset.root at this folder",
                 )
             raise ConversionError(
-                Path(cfg.input) / "meta" / "info.json",
+                Path(cfg.input) / INFO_PATH,
                 f"has codebase_version={version!r}, which no registered converter reads",
                 "install a plugin that converts it, or convert it to v2.1 first",
             )
@@ -148,7 +149,7 @@ def pick_converter(cfg: ConvertCLIConfig):
     cls = converters[cfg.converter]
     if version not in cls.source_versions:
         raise ConversionError(
-            Path(cfg.input) / "meta" / "info.json",
+            Path(cfg.input) / INFO_PATH,
             f"is {version}, which converter {cfg.converter!r} does not read "
             f"({', '.join(cls.source_versions)})",
             "use --converter=auto",

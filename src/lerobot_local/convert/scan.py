@@ -22,6 +22,7 @@ from lerobot_local.convert.columns import data_columns, declared_width, plan_col
 from lerobot_local.convert.errors import ConversionError, Problem
 from lerobot_local.convert.source import STATS_GROUP, SourceDataset, SourceEpisode
 from lerobot_local.convert.timing import timing_issue
+from lerobot_local.dataset import EPISODES_STATS_JSONL
 
 MISSING = "missing files"
 UNREADABLE = "unreadable files"
@@ -57,7 +58,7 @@ def scan_source(
     """
     problems: list[Problem] = [p for p in src.problems if not (recompute_stats and p.group == STATS)]
     if not recompute_stats:
-        stats_path = src.root / "meta" / "episodes_stats.jsonl"
+        stats_path = src.root / EPISODES_STATS_JSONL
         problems += [
             Problem(
                 STATS,

@@ -17,6 +17,7 @@ import numpy as np
 
 from lerobot_local.convert.errors import ConversionError, ConversionProblems, Problem
 from lerobot_local.convert.stats_table import EpisodeStatsTable
+from lerobot_local.dataset import EPISODES_JSONL, EPISODES_STATS_JSONL, INFO_PATH, STATS_PATH, TASKS_JSONL
 from lerobot_local.paths import escapes, inside
 
 SUPPORTED_SOURCE_VERSIONS = ("v2.0", "v2.1")
@@ -120,7 +121,7 @@ class SourceDataset:
 
 def _format_template(ds: SourceDataset, name: str, **values: Any) -> str:
     template = ds.info.get(name)
-    info_path = ds.root / "meta" / "info.json"
+    info_path = ds.root / INFO_PATH
     if not isinstance(template, str) or not template:
         raise ConversionError(
             info_path,
@@ -144,7 +145,7 @@ def _inside(root: Path, rel: str, what: str) -> Path:
     """Resolve ``rel`` under ``root`` and refuse anything that leaves it (``..``, absolute, symlinks)."""
     if escapes(rel):
         raise ConversionError(
-            root / "meta" / "info.json",
+            root / INFO_PATH,
             f"'{what}' points outside the dataset ({rel!r})",
             "use a relative path template inside the dataset folder",
         )
@@ -323,7 +324,7 @@ def _info_problems(info: dict[str, Any], path: Path) -> list[Problem]:
 
 def _template_problems(info: dict[str, Any], root: Path) -> tuple[list[Problem], list[str]]:
     """The path templates, tried once on a sample episode: problems, and notes for tolerated variants."""
-    path = root / "meta" / "info.json"
+    path = root / INFO_PATH
     problems, notes = [], []
     names = (["data_path"] if "data_path" in info else []) + (
         ["video_path"] if isinstance(info.get("video_path"), str) else []
@@ -453,8 +454,7 @@ def read_source(root: Path) -> SourceDataset:
     root = Path(root)
     if not root.is_dir():
         raise ConversionError(root, "is not a directory", "pass the dataset folder (the one holding meta/)")
-    meta = root / "meta"
-    info_path = meta / "info.json"
+    info_path = root / INFO_PATH
     info = read_json(info_path)
     if not isinstance(info, dict):
         raise ConversionError(info_path, "is not a JSON object", "restore meta/info.json written by LeRobot")
@@ -476,7 +476,7 @@ def read_source(root: Path) -> SourceDataset:
     fatal += template_problems
     problems: list[Problem] = []
 
-    tasks_path = meta / "tasks.jsonl"
+    tasks_path = root / TASKS_JSONL
     tasks: dict[int, str] = {}
     for lineno, row in _read_lines(tasks_path, fatal, "restore it; LeRobot v2.x datasets always have it"):
         idx = _int_of(row, "task_index", tasks_path, lineno, fatal)
@@ -492,7 +492,7 @@ def read_source(root: Path) -> SourceDataset:
         elif idx is not None:
             tasks[idx] = task
 
-    episodes_path = meta / "episodes.jsonl"
+    episodes_path = root / EPISODES_JSONL
     episodes: list[SourceEpisode] = []
     seen: set[int] = set()
     for lineno, row in _read_lines(episodes_path, fatal, "restore it; LeRobot v2.x datasets always have it"):
@@ -564,7 +564,7 @@ def read_source(root: Path) -> SourceDataset:
     if fatal:
         raise ConversionProblems(root, fatal + problems)
     known |= {
-        meta / n for n in ("info.json", "episodes.jsonl", "tasks.jsonl", "episodes_stats.jsonl", "stats.json")
+        root / rel for rel in (INFO_PATH, EPISODES_JSONL, TASKS_JSONL, EPISODES_STATS_JSONL, STATS_PATH)
     }
     ds.extra_files = sorted(p for p in root.rglob("*") if p.is_file() and p not in known)
     return ds
@@ -576,7 +576,7 @@ def _read_episode_stats(
     """v2.1's per-episode stats (None for v2.0, or when the file is absent: then computed from the data)."""
     if version != "v2.1":
         return None, []
-    stats_path = root / "meta" / "episodes_stats.jsonl"
+    stats_path = root / EPISODES_STATS_JSONL
     if not stats_path.exists():
         notes.append(
             "meta/episodes_stats.jsonl is absent (a v2.1 dataset normally has it): the per-episode "
@@ -603,10 +603,10 @@ def _read_episode_stats(
 
 def detect_version(root: Path) -> str:
     """Return ``codebase_version`` from ``root/meta/info.json`` (validated only as far as needed)."""
-    info = read_json(root / "meta" / "info.json")
+    info = read_json(root / INFO_PATH)
     if not isinstance(info, dict) or not isinstance(info.get("codebase_version"), str):
         raise ConversionError(
-            root / "meta" / "info.json",
+            root / INFO_PATH,
             "has no 'codebase_version' string",
             "restore meta/info.json written by LeRobot",
         )

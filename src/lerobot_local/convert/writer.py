@@ -463,8 +463,7 @@ def _write_meta(
 ) -> None:
     import pandas as pd
 
-    meta = out / "meta"
-    meta.mkdir(parents=True, exist_ok=True)
+    (out / layout.TASKS_PATH).parent.mkdir(parents=True, exist_ok=True)
     tasks = pd.DataFrame(
         {"task_index": [task_map[i] for i in sorted(src.tasks)]},
         index=pd.Index([src.tasks[i] for i in sorted(src.tasks)], name="task"),
