@@ -14,6 +14,8 @@ import pytest
 from conftest import BIN, tree_digest
 from reliability_log import record
 
+pytestmark = pytest.mark.any_line  # no LeRobot in what it proves: run on one line only
+
 
 def _convert(src: Path, out: Path, prefix: list[str] | None = None, fsize: int | None = None):
     def limit() -> None:

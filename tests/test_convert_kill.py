@@ -15,8 +15,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from conftest import BIN, run_cli, tree_digest
 from reliability_log import record
+
+pytestmark = pytest.mark.any_line  # no LeRobot in what it proves: run on one line only
 
 TRIALS = int(os.environ.get("LEROBOT_LOCAL_KILL_TRIALS", "20"))
 TRIGGERS = ("data", "videos", "meta", "time")
