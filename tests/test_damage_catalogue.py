@@ -27,8 +27,6 @@ import pytest
 from conftest import SAMPLE, tree_digest
 from reliability_log import record
 
-pytestmark = pytest.mark.any_line  # no LeRobot in what it proves: run on one line only
-
 REAL_ENV = "LEROBOT_LOCAL_REAL_DATA"
 STATE_KEYS = ("observation.state", "state")
 ACTION_KEYS = ("action", "actions")

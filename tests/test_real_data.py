@@ -15,8 +15,6 @@ import pytest
 
 from test_damage_catalogue import REAL_ENV, real_sources
 
-pytestmark = pytest.mark.any_line  # no LeRobot in what it proves: run on one line only
-
 SOURCES = real_sources()
 OWN = ("values", "fps")  # the rows this calibration answers for; the dataset row speaks of files
 

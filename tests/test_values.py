@@ -13,14 +13,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from conftest import FIXTURES, SAMPLE, run_cli, tree_digest
 from lerobot_local.values import ValueCheckSettings, ValueData, check_timing, to_results
 from lerobot_local.values.data import joint_names, names_problem
 from lerobot_local.values.scan import ScanContext, scan
-
-pytestmark = pytest.mark.any_line  # no LeRobot in what it proves: run on one line only
 
 JOINTS = ["shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper"]
 EP_FILE = "data/chunk-000/episode_{:06d}.parquet"
