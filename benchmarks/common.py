@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -78,3 +79,14 @@ def write_json(path: Path, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=lambda o: asdict(o)) + "\n")
     print(f"\nwrote {path}")
+
+
+def add_gpu_model_args(parser: Any, image_size: int) -> None:
+    """The GPU benchmarks' model and data size flags (hidden: a CPU smoke test uses
+    --device cpu --vlm_size tiny --image_size 64 --height 48 --width 64)."""
+    hidden = argparse.SUPPRESS
+    parser.add_argument("--device", default="cuda", help=hidden)
+    parser.add_argument("--vlm_size", default="full", help=hidden)
+    parser.add_argument("--image_size", type=int, default=image_size, help=hidden)
+    parser.add_argument("--height", type=int, default=480, help=hidden)
+    parser.add_argument("--width", type=int, default=640, help=hidden)

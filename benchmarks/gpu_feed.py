@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import BIN, lerobot_version, print_table
+from common import BIN, add_gpu_model_args, lerobot_version, print_table
 from gpu_data import grasp_dataset
 from gpu_smolvla import GpuMemoryPeak, train_config
 
@@ -106,12 +106,7 @@ def main() -> int:
     parser.add_argument("--big_batch", type=int, default=128, help="the batch fill_gpu picks on this card")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--log_file", type=Path, default=None)
-    # CPU smoke test: --device cpu --vlm_size tiny --image_size 64 --height 48 --width 64
-    parser.add_argument("--device", default="cuda", help=argparse.SUPPRESS)
-    parser.add_argument("--vlm_size", default="full", help=argparse.SUPPRESS)
-    parser.add_argument("--image_size", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--height", type=int, default=480, help=argparse.SUPPRESS)
-    parser.add_argument("--width", type=int, default=640, help=argparse.SUPPRESS)
+    add_gpu_model_args(parser, image_size=0)
     args = parser.parse_args()
     from lerobot_local.demo.tiny_vlm import build_tiny_smolvlm
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import lerobot_version, print_table
+from common import add_gpu_model_args, lerobot_version, print_table
 from gpu_data import grasp_dataset
 
 RESTARTED = "LEROBOT_LOCAL_BENCH_RESTARTED"
@@ -303,12 +303,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=12, help="batches timed per loader")
     parser.add_argument("--steps", type=int, default=10, help="GPU steps per setting (2 warm-up)")
     parser.add_argument("--json", type=Path, default=None)
-    # CPU smoke test: --device cpu --vlm_size tiny --image_size 64 --height 48 --width 64
-    parser.add_argument("--device", default="cuda", help=argparse.SUPPRESS)
-    parser.add_argument("--vlm_size", default="full", help=argparse.SUPPRESS)
-    parser.add_argument("--image_size", type=int, default=512, help=argparse.SUPPRESS)
-    parser.add_argument("--height", type=int, default=480, help=argparse.SUPPRESS)
-    parser.add_argument("--width", type=int, default=640, help=argparse.SUPPRESS)
+    add_gpu_model_args(parser, image_size=512)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     if "torchcodec" in args.settings:
