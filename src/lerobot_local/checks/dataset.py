@@ -184,7 +184,7 @@ def _rows_against_episodes(root: Path, info: dict[str, Any], rows: list[dict[str
 
 def _unreadable_data_files(root: Path, info: dict[str, Any], files: list[str]) -> list[tuple[str, str]]:
     """(path, why) of each data file LeRobot could not load: it does not read whole (a damaged page is found
-    only by reading it), or it lacks a column that meta/info.json declares."""
+    only by reading it), or its columns are not the ones meta/info.json declares."""
     declared = [k for k, f in info["features"].items() if f.get("dtype") != "video"]
     broken = []
     for rel in files:
@@ -194,8 +194,11 @@ def _unreadable_data_files(root: Path, info: dict[str, Any], files: list[str]) -
             broken.append((rel, f"does not read ({type(exc).__name__})"))
             continue
         lacking = [k for k in declared if k not in columns]
+        undeclared = [c for c in columns if c not in declared]  # LeRobot casts the file to the features
         if lacking:
             broken.append((rel, f"lacks the column(s) {lacking} that meta/info.json declares"))
+        elif undeclared:
+            broken.append((rel, f"holds the column(s) {undeclared} that meta/info.json does not declare"))
     return broken
 
 
