@@ -44,3 +44,41 @@ def test_converted_copies_load_in_lerobot(outcomes: list) -> None:
 def test_no_loader_breaking_v30_damage_passes_check(outcomes: list) -> None:
     misses = [(o.kind, o.detail, o.loader) for o in outcomes if o.miss == "check"]
     assert not misses, misses
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "feature action undeclared",
+        "column timestamp dropped",
+        "stats.json truncated",
+        "tasks.parquet truncated",
+    ],
+)
+def test_v30_damage_that_breaks_lerobots_loader_is_an_error_row(damage: str, v30_dataset, tmp_path) -> None:
+    """The kinds of v3.0 damage the mutation run once found passing as clean (LeRobot's loader raises)."""
+    import json
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    from lerobot_local.dataset_check import parse_args, run_check
+
+    root = tmp_path / "v30"
+    shutil.copytree(v30_dataset, root)
+    data = next(root.glob("data/*/*.parquet"))
+    if damage == "feature action undeclared":
+        info = json.loads((root / "meta/info.json").read_text())
+        del info["features"]["action"]
+        (root / "meta/info.json").write_text(json.dumps(info))
+    elif damage == "column timestamp dropped":
+        pq.write_table(pq.read_table(data).drop(["timestamp"]), data)
+    elif damage == "stats.json truncated":
+        (root / "meta/stats.json").write_text((root / "meta/stats.json").read_text()[:40])
+    else:
+        blob = (root / "meta/tasks.parquet").read_bytes()
+        (root / "meta/tasks.parquet").write_bytes(blob[: len(blob) // 2])
+    report = run_check(parse_args([str(root), "--deep_video_check=false"]))
+    rows = {r.name: r for r in report.results if r.severity == "error"}
+    assert any(name.startswith("dataset") for name in rows), [r.to_dict() for r in report.results]
+    assert all(r.fix for r in rows.values())
