@@ -50,6 +50,7 @@ def test_no_loader_breaking_v30_damage_passes_check(outcomes: list) -> None:
     "damage",
     [
         "feature action undeclared",
+        "feature action of shape [0]",
         "column timestamp dropped",
         "stats.json truncated",
         "tasks.parquet truncated",
@@ -70,6 +71,10 @@ def test_v30_damage_that_breaks_lerobots_loader_is_an_error_row(damage: str, v30
     if damage == "feature action undeclared":
         info = json.loads((root / "meta/info.json").read_text())
         del info["features"]["action"]
+        (root / "meta/info.json").write_text(json.dumps(info))
+    elif damage == "feature action of shape [0]":
+        info = json.loads((root / "meta/info.json").read_text())
+        info["features"]["action"]["shape"] = [0]
         (root / "meta/info.json").write_text(json.dumps(info))
     elif damage == "column timestamp dropped":
         pq.write_table(pq.read_table(data).drop(["timestamp"]), data)

@@ -186,6 +186,8 @@ def info_problems(info: Any) -> list[str]:
             isinstance(n, int) and not isinstance(n, bool) for n in feature["shape"]
         ):
             problems.append(f"feature {key!r} has no 'shape' list of integers")
+        elif any(n <= 0 for n in feature["shape"]):
+            problems.append(f"feature {key!r} has shape {feature['shape']} (every size must be at least 1)")
     for key in INDEX_FEATURES:
         feature = features.get(key)
         if not isinstance(feature, dict):

@@ -10,6 +10,7 @@ from typing import Any
 
 import av
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
@@ -189,9 +190,21 @@ def _unreadable_data_files(root: Path, info: dict[str, Any], files: list[str]) -
     broken = []
     for rel in files:
         try:
-            columns = pq.read_table(root / rel).column_names
+            schema = pq.read_table(root / rel).schema
         except Exception as exc:  # pyarrow raises several types for a damaged file
             broken.append((rel, f"does not read ({type(exc).__name__})"))
+            continue
+        columns = schema.names
+        widths = {
+            k: f"{schema.field(k).type.list_size} value(s) per row where info.json says shape "
+            f"{info['features'][k]['shape']}"
+            for k in declared
+            if k in columns
+            and pa.types.is_fixed_size_list(schema.field(k).type)
+            and schema.field(k).type.list_size != int(np.prod(info["features"][k]["shape"]))
+        }
+        if widths:
+            broken.append((rel, "holds " + "; ".join(f"{k} with {why}" for k, why in widths.items())))
             continue
         lacking = [k for k in declared if k not in columns]
         undeclared = [c for c in columns if c not in declared]  # LeRobot casts the file to the features
