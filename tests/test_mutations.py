@@ -51,6 +51,8 @@ def test_no_loader_breaking_v30_damage_passes_check(outcomes: list) -> None:
     [
         "feature action undeclared",
         "feature action of shape [0]",
+        "feature action of shape [2, 3]",
+        "feature frame_index of shape [7]",
         "column timestamp dropped",
         "stats.json truncated",
         "tasks.parquet truncated",
@@ -72,9 +74,10 @@ def test_v30_damage_that_breaks_lerobots_loader_is_an_error_row(damage: str, v30
         info = json.loads((root / "meta/info.json").read_text())
         del info["features"]["action"]
         (root / "meta/info.json").write_text(json.dumps(info))
-    elif damage == "feature action of shape [0]":
+    elif damage.startswith("feature ") and " of shape " in damage:
+        key, shape = damage.removeprefix("feature ").split(" of shape ")
         info = json.loads((root / "meta/info.json").read_text())
-        info["features"]["action"]["shape"] = [0]
+        info["features"][key]["shape"] = json.loads(shape)
         (root / "meta/info.json").write_text(json.dumps(info))
     elif damage == "column timestamp dropped":
         pq.write_table(pq.read_table(data).drop(["timestamp"]), data)

@@ -196,12 +196,11 @@ def _unreadable_data_files(root: Path, info: dict[str, Any], files: list[str]) -
             continue
         columns = schema.names
         widths = {
-            k: f"{schema.field(k).type.list_size} value(s) per row where info.json says shape "
-            f"{info['features'][k]['shape']}"
+            k: f"{got} value(s) per row where info.json says shape {info['features'][k]['shape']}"
             for k in declared
             if k in columns
-            and pa.types.is_fixed_size_list(schema.field(k).type)
-            and schema.field(k).type.list_size != int(np.prod(info["features"][k]["shape"]))
+            and (got := _stored_shape(schema.field(k).type)) is not None
+            and [got] != list(info["features"][k]["shape"])
         }
         if widths:
             broken.append((rel, "holds " + "; ".join(f"{k} with {why}" for k, why in widths.items())))
@@ -213,6 +212,16 @@ def _unreadable_data_files(root: Path, info: dict[str, Any], files: list[str]) -
         elif undeclared:
             broken.append((rel, f"holds the column(s) {undeclared} that meta/info.json does not declare"))
     return broken
+
+
+def _stored_shape(arrow_type: Any) -> int | None:
+    """How many values a row of a column holds, as LeRobot reads a 1-D feature: a fixed-size list's size, 1
+    for a plain number; None for what is not such a column (images, variable-length lists)."""
+    if pa.types.is_fixed_size_list(arrow_type):
+        return int(arrow_type.list_size) if not pa.types.is_nested(arrow_type.value_type) else None
+    if pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type) or pa.types.is_boolean(arrow_type):
+        return 1
+    return None
 
 
 def _meta_file_problems(root: Path) -> list[CheckResult]:
