@@ -12,8 +12,9 @@ stats) is applied to a fresh copy of one dataset, then run through ``lerobot-loc
 
     python benchmarks/mutations.py [DATASET ...] [--count=2000] [--seed=0] [--json=PATH]
 
-Datasets default to the bundled sample and fixtures plus every complete subset under /work/realdata
-(``READY_<name>`` marks one); a v3.0 conversion of the sample is added so v3.0 inputs are damaged too.
+Datasets default to the bundled sample and fixtures plus every complete subset under
+$LEROBOT_LOCAL_REAL_DATA (default /work/realdata; ``READY_<name>`` marks one); a v3.0 conversion of the
+sample is added so v3.0 inputs are damaged too.
 Prints a table and writes ``benchmarks/results/mutations.json``.
 """
 
@@ -24,6 +25,7 @@ import contextlib
 import io
 import json
 import logging
+import os
 import random
 import re
 import shutil
@@ -45,7 +47,7 @@ import pyarrow.parquet as pq
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "benchmarks" / "results" / "mutations.json"
-REALDATA = Path("/work/realdata")
+REALDATA = Path(os.environ.get("LEROBOT_LOCAL_REAL_DATA", "/work/realdata"))  # docs/real_data.md
 BUNDLED = [REPO / "examples" / "sample_grasp_v21", REPO / "tests" / "fixtures" / "v21_video"]
 STAGE_TIMEOUT_S = 300
 

@@ -18,7 +18,10 @@ def _change(value: float, reference: float) -> float | None:
 
 
 def _pct(change: float | None) -> str:
-    return "n/a" if change is None else f"{change * 100:+.0f}%"
+    if change is None:
+        return "n/a"
+    rounded = round(change * 100)
+    return f"{rounded:+d}%" if rounded else "about 0%"  # not "-0%" for a change that rounds to nothing
 
 
 def _compare(mae: dict[str, float], reference: dict[str, float], margin: float) -> dict[str, Any]:
