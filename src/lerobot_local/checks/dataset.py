@@ -110,12 +110,10 @@ def check_v30(root: Path, info: dict[str, Any]) -> list[CheckResult]:
         missing_paths.insert(0, root / TASKS_PATH)
     if missing_paths:
         results.append(_incomplete(root, missing_paths, affected))
-    present = sorted(f for f in files if f.endswith(".parquet") and f not in set(missing))
-    unreadable = _unreadable_data_files(root, info, present)
+    unreadable, counts = _read_data_files(root, info)
     broken = {rel for rel, _ in unreadable}
-    named = set(affected) | {int(r["episode_index"]) for r in rows if data_file(info, r) in broken}
+    episodes = sorted({int(r["episode_index"]) for r in rows if data_file(info, r) in broken})
     if unreadable:
-        episodes = sorted({int(r["episode_index"]) for r in rows if data_file(info, r) in broken})
         shown = "; ".join(f"{root / rel} {why}" for rel, why in unreadable[:MAX_SHOWN])
         results.append(
             CheckResult(
@@ -128,7 +126,8 @@ def check_v30(root: Path, info: dict[str, Any]) -> list[CheckResult]:
         )
     if (root / TASKS_PATH).is_file():
         results += _meta_file_problems(root)
-    mismatched = {e: why for e, why in _rows_against_episodes(root, info, rows).items() if e not in named}
+    named = set(affected) | set(episodes)  # already reported: a missing or unloadable file
+    mismatched = {e: why for e, why in _rows_against_episodes(info, rows, counts).items() if e not in named}
     if mismatched:
         episodes = sorted(mismatched)
         shown = "; ".join(mismatched[e] for e in episodes[:MAX_SHOWN])
@@ -153,18 +152,12 @@ def check_v30(root: Path, info: dict[str, Any]) -> list[CheckResult]:
     ]
 
 
-def _rows_against_episodes(root: Path, info: dict[str, Any], rows: list[dict[str, Any]]) -> dict[int, str]:
-    """Episodes whose data rows disagree with meta/episodes: another row count than its length, or more
-    rows than the frames of the video part it owns. Episode -> one sentence. (Gaps in the timestamps are
-    the fps check's.)"""
-    counts: dict[int, int] = {}
-    for path in data_files(root):
-        try:
-            ids = pq.read_table(path, columns=["episode_index"])["episode_index"].to_numpy()
-        except Exception:  # pyarrow raises several types; the unreadable-file row names it
-            continue
-        for e, n in zip(*np.unique(ids, return_counts=True), strict=True):
-            counts[int(e)] = counts.get(int(e), 0) + int(n)
+def _rows_against_episodes(
+    info: dict[str, Any], rows: list[dict[str, Any]], counts: dict[int, int]
+) -> dict[int, str]:
+    """Episodes whose data rows (``counts``: rows per episode) disagree with meta/episodes: another row count
+    than its length, or more rows than the frames of the video part it owns. Episode -> one sentence. (Gaps
+    in the timestamps are the fps check's.)"""
     fps = float(info["fps"])
     video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
     bad: dict[int, str] = {}
@@ -183,35 +176,49 @@ def _rows_against_episodes(root: Path, info: dict[str, Any], rows: list[dict[str
     return bad
 
 
-def _unreadable_data_files(root: Path, info: dict[str, Any], files: list[str]) -> list[tuple[str, str]]:
-    """(path, why) of each data file LeRobot could not load: it does not read whole (a damaged page is found
-    only by reading it), or its columns are not the ones meta/info.json declares."""
+def _read_data_files(root: Path, info: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[int, int]]:
+    """Read every data file once, whole (a damaged page is found only by reading it): (path, why) of each
+    file LeRobot could not load (it does not read, or its columns are not the ones meta/info.json declares),
+    and the rows each episode has in the readable files."""
     declared = [k for k, f in info["features"].items() if f.get("dtype") != "video"]
-    broken = []
-    for rel in files:
+    broken: list[tuple[str, str]] = []
+    counts: dict[int, int] = {}
+    for path in data_files(root):
+        rel = str(path.relative_to(root))
         try:
-            schema = pq.read_table(root / rel).schema
+            table = pq.read_table(path)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             broken.append((rel, f"does not read ({type(exc).__name__})"))
             continue
-        columns = schema.names
-        widths = {
-            k: f"{got} value(s) per row where info.json says shape {info['features'][k]['shape']}"
-            for k in declared
-            if k in columns
-            and (got := _stored_shape(schema.field(k).type)) is not None
-            and [got] != list(info["features"][k]["shape"])
-        }
-        if widths:
-            broken.append((rel, "holds " + "; ".join(f"{k} with {why}" for k, why in widths.items())))
-            continue
-        lacking = [k for k in declared if k not in columns]
-        undeclared = [c for c in columns if c not in declared]  # LeRobot casts the file to the features
-        if lacking:
-            broken.append((rel, f"lacks the column(s) {lacking} that meta/info.json declares"))
-        elif undeclared:
-            broken.append((rel, f"holds the column(s) {undeclared} that meta/info.json does not declare"))
-    return broken
+        why = _columns_problem(info, declared, table.schema)
+        if why:
+            broken.append((rel, why))
+        if "episode_index" in table.column_names:
+            ids = table["episode_index"].to_numpy()
+            for e, n in zip(*np.unique(ids, return_counts=True), strict=True):
+                counts[int(e)] = counts.get(int(e), 0) + int(n)
+    return broken, counts
+
+
+def _columns_problem(info: dict[str, Any], declared: list[str], schema: Any) -> str | None:
+    """Why LeRobot cannot cast a data file of this schema to the declared features (None when it can)."""
+    columns = schema.names
+    widths = {
+        k: f"{got} value(s) per row where info.json says shape {info['features'][k]['shape']}"
+        for k in declared
+        if k in columns
+        and (got := _stored_shape(schema.field(k).type)) is not None
+        and [got] != list(info["features"][k]["shape"])
+    }
+    if widths:
+        return "holds " + "; ".join(f"{k} with {why}" for k, why in widths.items())
+    lacking = [k for k in declared if k not in columns]
+    if lacking:
+        return f"lacks the column(s) {lacking} that meta/info.json declares"
+    undeclared = [c for c in columns if c not in declared]  # LeRobot casts the file to the features
+    if undeclared:
+        return f"holds the column(s) {undeclared} that meta/info.json does not declare"
+    return None
 
 
 def _stored_shape(arrow_type: Any) -> int | None:
