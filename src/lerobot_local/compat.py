@@ -865,6 +865,153 @@ def untrained_policy(config: Any, dataset: Any, device: str, seed: int, keep_pre
     return policy
 
 
+# --- closed-loop evaluation in a simulator (lerobot_local.closed_loop) -----------------------------------
+
+# Simulators register themselves with LeRobot as ``lerobot_env_*`` distributions (LeRobot 0.6 imports them in
+# register_third_party_plugins; 0.4 only looks for robots and policies, so we import them ourselves).
+ENV_PLUGIN_PREFIX = "lerobot_env_"
+# The observation keys LeRobot's env -> policy mapping reads (preprocess_observation), and what each becomes.
+ENV_OBSERVATION_KEYS = {
+    "agent_pos": "observation.state",
+    "environment_state": "observation.environment_state",
+    "pixels": "observation.images.<camera>",
+}
+# The lerobot-eval name of the rollout function whose env we wrap (the success signal, see activation.py).
+EVAL_ROLLOUT_NAME = "rollout"
+
+
+def register_env_plugins() -> list[str]:
+    """Import LeRobot's env configs and every installed ``lerobot_env_*`` package; returns those imported."""
+    try:
+        importlib.import_module("lerobot.envs.configs")
+    except ImportError as exc:
+        raise missing("lerobot.envs.configs") from exc
+    imported = []
+    for dist in metadata.distributions():
+        name = (dist.metadata.get("Name") or "").replace("-", "_")
+        if not name.startswith(ENV_PLUGIN_PREFIX):
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a broken simulator package: say which, do not hide it
+            raise ImportError(f"the simulator package {name} does not import: {exc}") from exc
+        imported.append(name)
+    return imported
+
+
+def env_types() -> list[str]:
+    """The ``--env.type`` choices LeRobot knows (after :func:`register_env_plugins`)."""
+    from lerobot.envs.configs import EnvConfig
+
+    return sorted(EnvConfig.get_known_choices())
+
+
+def env_config(env_type: str, flags: list[str]) -> Any:
+    """LeRobot's EnvConfig for ``--env.type=env_type`` with the ``--env.<field>=value`` flags given (without
+    the ``env.`` prefix: ``["--task=X"]``), parsed by draccus as lerobot-eval parses them."""
+    import draccus
+    from lerobot.envs.configs import EnvConfig
+
+    try:
+        cls = EnvConfig.get_choice_class(env_type)
+    except KeyError as exc:
+        raise ValueError(f"unknown --env.type={env_type}; LeRobot knows {env_types()}") from exc
+    return draccus.parse(config_class=cls, args=flags)
+
+
+def make_one_env(cfg: Any) -> tuple[Any, str, list[str]]:
+    """One (not vectorised) gym env for ``cfg``: (env, gym id, notes). ``gym_kwargs`` the env's constructor
+    does not take are left out, with a note (LeRobot's make_env passes them all and fails with a TypeError,
+    e.g. ``reward_type`` for SO101PickPlace-v0)."""
+    import inspect
+
+    import gymnasium as gym
+
+    gym_id = cfg.gym_id
+    if gym_id not in gym.registry:
+        importlib.import_module(cfg.package_name)
+    spec = gym.spec(gym_id)
+    kwargs = dict(cfg.gym_kwargs)
+    notes = []
+    entry = spec.entry_point
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attr)
+    try:
+        params = inspect.signature(entry).parameters
+    except (TypeError, ValueError):
+        params = {}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    if params and not takes_any:
+        for name in sorted(set(kwargs) - set(params) - {"max_episode_steps"}):
+            notes.append(
+                f"{gym_id} does not take {name}={kwargs.pop(name)!r} (set by LeRobot's env config): not passed"
+            )
+    env = gym.make(gym_id, disable_env_checker=True, **kwargs)
+    return env, gym_id, notes
+
+
+def env_processors(cfg: Any, policy_config: Any) -> tuple[Any, Any]:
+    """The env's observation/action processors (LIBERO-style envs need them; identity elsewhere)."""
+    try:
+        from lerobot.envs.factory import make_env_pre_post_processors
+    except ImportError:
+        return (lambda batch: batch), (lambda action: action)
+    return make_env_pre_post_processors(env_cfg=cfg, policy_cfg=policy_config)
+
+
+def env_observation_batch(observation: dict[str, Any], task: str) -> dict[str, Any]:
+    """One env observation as the policy's batch of one: LeRobot's key mapping and image layout."""
+    from lerobot.envs.utils import preprocess_observation
+
+    batch = preprocess_observation(observation)
+    batch["task"] = [task]
+    return batch
+
+
+def policy_env_action(policy: Any, processors: tuple[Any, Any, Any, Any], batch: dict[str, Any]) -> Any:
+    """The action the policy sends to the env for one observation batch (numpy, shape (action dim,))."""
+    import torch
+
+    env_pre, env_post, pre, post = processors
+    batch = pre(env_pre(batch))
+    with torch.inference_mode():
+        action = policy.select_action(batch)
+    action = post(action)
+    action = env_post({"action": action})["action"] if callable(env_post) else action
+    return action.to("cpu").numpy()[0]
+
+
+def fresh_policy(config: Any, device: str, seed: int) -> Any:
+    """The policy class of ``config`` with freshly initialised weights (seeded): the untrained reference
+    (its inputs and outputs are normalised with the trained checkpoint's processors, i.e. the dataset's stats)."""
+    import copy
+
+    import torch
+    from lerobot.policies.factory import get_policy_class
+
+    fresh = copy.deepcopy(config)
+    fresh.pretrained_path = None
+    fresh.device = device
+    torch.manual_seed(seed)
+    policy = get_policy_class(fresh.type)(fresh)
+    policy.to(device)
+    policy.eval()
+    return policy
+
+
+def wrap_eval_rollout(eval_globals: dict[str, Any], wrap_env: Any) -> None:
+    """In lerobot-eval's namespace, run ``rollout`` on ``wrap_env(env)`` instead of the env."""
+
+    def make_wrapper(original: Any) -> Any:
+        def rollout(env: Any, *args: Any, **kwargs: Any) -> Any:
+            return original(wrap_env(env), *args, **kwargs)
+
+        return rollout
+
+    wrap_train_global(eval_globals, EVAL_ROLLOUT_NAME, make_wrapper)
+
+
 # --- value checks (lerobot_local.values) -----------------------------------------------------------------
 
 
