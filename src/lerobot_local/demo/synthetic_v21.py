@@ -24,7 +24,7 @@ DATA_PATH = "data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet"
 VIDEO_PATH = "videos/chunk-{episode_chunk:03d}/{video_key}/episode_{episode_index:06d}.mp4"
 
 
-def _video_feature(height: int, width: int, fps: int, codec: str) -> dict[str, Any]:
+def video_feature(height: int, width: int, fps: int, codec: str) -> dict[str, Any]:
     return {
         "dtype": "video",
         "shape": [height, width, 3],
@@ -40,6 +40,9 @@ def _video_feature(height: int, width: int, fps: int, codec: str) -> dict[str, A
             "has_audio": False,
         },
     }
+
+
+_video_feature = video_feature  # the name the GPU benchmarks' writer uses
 
 
 def _scalar(dtype: str) -> dict[str, Any]:
@@ -101,6 +104,40 @@ def _encode(path: Path, frames: np.ndarray, fps: int, codec: str, bframes: int =
         container.mux(stream.encode())
 
 
+def index_features() -> dict[str, dict[str, Any]]:
+    """The per-frame index columns every v2.1 dataset declares, in LeRobot's order."""
+    return {
+        "timestamp": _scalar("float32"),
+        "frame_index": _scalar("int64"),
+        "episode_index": _scalar("int64"),
+        "index": _scalar("int64"),
+        "task_index": _scalar("int64"),
+    }
+
+
+def index_columns(ep: int, n: int, index: int, fps: int, task_index: int) -> dict[str, np.ndarray]:
+    """An episode's index columns: timestamps on 1/fps, frame, episode, global and task indices."""
+    return {
+        "timestamp": (np.arange(n) / fps).astype(np.float32),
+        "frame_index": np.arange(n, dtype=np.int64),
+        "episode_index": np.full(n, ep, dtype=np.int64),
+        "index": np.arange(index, index + n, dtype=np.int64),
+        "task_index": np.full(n, task_index, dtype=np.int64),
+    }
+
+
+def episode_table(columns: dict[str, np.ndarray]) -> pa.Table:
+    """An episode's parquet table as LeRobot's v2.1 writer types it: vectors as fixed-size lists."""
+    return pa.table(
+        {
+            k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), v.shape[1])
+            if v.ndim == 2
+            else pa.array(v)
+            for k, v in columns.items()
+        }
+    )
+
+
 def episode_columns(
     rng: np.random.Generator, ep: int, n: int, index: int, fps: int
 ) -> tuple[dict[str, np.ndarray], pa.Table]:
@@ -110,19 +147,72 @@ def episode_columns(
     columns = {
         "observation.state": state,
         "action": action,
-        "timestamp": (np.arange(n) / fps).astype(np.float32),
-        "frame_index": np.arange(n, dtype=np.int64),
-        "episode_index": np.full(n, ep, dtype=np.int64),
-        "index": np.arange(index, index + n, dtype=np.int64),
-        "task_index": np.full(n, ep % len(TASKS), dtype=np.int64),
+        **index_columns(ep, n, index, fps, ep % len(TASKS)),
     }
-    table = pa.table(
-        {
-            k: pa.FixedSizeListArray.from_arrays(pa.array(v.reshape(-1)), 6) if v.ndim == 2 else pa.array(v)
-            for k, v in columns.items()
-        }
-    )
-    return columns, table
+    return columns, episode_table(columns)
+
+
+def write_episode(
+    root: Path,
+    ep: int,
+    columns: dict[str, np.ndarray],
+    videos: dict[str, np.ndarray],
+    fps: int,
+    codec: str = "libx264",
+    bframes: int = 0,
+) -> dict[str, Any]:
+    """Write one episode's parquet file and its mp4 files (``videos``: key -> uint8 HWC frames); returns its
+    ``episodes_stats.jsonl`` line."""
+    chunk = ep // CHUNKS_SIZE
+    data_file = root / DATA_PATH.format(episode_chunk=chunk, episode_index=ep)
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(episode_table(columns), data_file)
+    stats = {k: _stats(v) for k, v in columns.items()}
+    for key, frames in videos.items():
+        _encode(
+            root / VIDEO_PATH.format(episode_chunk=chunk, video_key=key, episode_index=ep),
+            frames,
+            fps,
+            codec,
+            bframes,
+        )
+        stats[key] = _image_stats(frames)
+    return {"episode_index": ep, "stats": stats}
+
+
+def write_meta(
+    root: Path,
+    *,
+    features: dict[str, Any],
+    episode_lines: list[dict[str, Any]],
+    stats_lines: list[dict[str, Any]],
+    tasks: list[str],
+    fps: int,
+    robot_type: str,
+) -> None:
+    """Write meta/ (info.json, episodes.jsonl, episodes_stats.jsonl, tasks.jsonl) as LeRobot 0.3.x does."""
+    episodes = len(episode_lines)
+    video_keys = [k for k, f in features.items() if f["dtype"] == "video"]
+    info = {
+        "codebase_version": "v2.1",
+        "robot_type": robot_type,
+        "total_episodes": episodes,
+        "total_frames": sum(line["length"] for line in episode_lines),
+        "total_tasks": len(tasks),
+        "total_videos": episodes * len(video_keys),
+        "total_chunks": (episodes - 1) // CHUNKS_SIZE + 1 if episodes else 0,
+        "chunks_size": CHUNKS_SIZE,
+        "fps": fps,
+        "splits": {"train": f"0:{episodes}"},
+        "data_path": DATA_PATH,
+        "video_path": VIDEO_PATH,
+        "features": features,
+    }
+    (root / "meta").mkdir(parents=True, exist_ok=True)
+    (root / "meta" / "info.json").write_text(json.dumps(info, indent=4))
+    _write_jsonl(root / "meta" / "episodes.jsonl", episode_lines)
+    _write_jsonl(root / "meta" / "episodes_stats.jsonl", stats_lines)
+    _write_jsonl(root / "meta" / "tasks.jsonl", [{"task_index": i, "task": t} for i, t in enumerate(tasks)])
 
 
 def write_v21_dataset(
@@ -146,58 +236,28 @@ def write_v21_dataset(
     features: dict[str, Any] = {
         "observation.state": {"dtype": "float32", "shape": [6], "names": JOINTS},
         "action": {"dtype": "float32", "shape": [6], "names": JOINTS},
-        **{
-            k: _video_feature(height, width, fps, "h264" if codec == "libx264" else codec) for k in video_keys
-        },
-        "timestamp": _scalar("float32"),
-        "frame_index": _scalar("int64"),
-        "episode_index": _scalar("int64"),
-        "index": _scalar("int64"),
-        "task_index": _scalar("int64"),
+        **{k: video_feature(height, width, fps, "h264" if codec == "libx264" else codec) for k in video_keys},
+        **index_features(),
     }
     episode_lines, stats_lines = [], []
     index = 0
     for ep in range(episodes):
         n = int(rng.integers(length[0], length[1] + 1))
         task_index = ep % len(TASKS)
-        columns, table = episode_columns(rng, ep, n, index, fps)
-        chunk = ep // CHUNKS_SIZE
-        data_file = root / DATA_PATH.format(episode_chunk=chunk, episode_index=ep)
-        data_file.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, data_file)
-        stats = {k: _stats(v) for k, v in columns.items()}
-        for key in video_keys:
-            frames = _frames(rng, n, height, width)
-            _encode(
-                root / VIDEO_PATH.format(episode_chunk=chunk, video_key=key, episode_index=ep),
-                frames,
-                fps,
-                codec,
-                bframes,
-            )
-            stats[key] = _image_stats(frames)
+        columns, _ = episode_columns(rng, ep, n, index, fps)
+        videos = {key: _frames(rng, n, height, width) for key in video_keys}
+        stats_lines.append(write_episode(root, ep, columns, videos, fps, codec, bframes))
         episode_lines.append({"episode_index": ep, "tasks": [TASKS[task_index]], "length": n})
-        stats_lines.append({"episode_index": ep, "stats": stats})
         index += n
-    info = {
-        "codebase_version": "v2.1",
-        "robot_type": "koch",
-        "total_episodes": episodes,
-        "total_frames": index,
-        "total_tasks": len(TASKS),
-        "total_videos": episodes * len(video_keys),
-        "total_chunks": (episodes - 1) // CHUNKS_SIZE + 1 if episodes else 0,
-        "chunks_size": CHUNKS_SIZE,
-        "fps": fps,
-        "splits": {"train": f"0:{episodes}"},
-        "data_path": DATA_PATH,
-        "video_path": VIDEO_PATH,
-        "features": features,
-    }
-    (root / "meta" / "info.json").write_text(json.dumps(info, indent=4))
-    _write_jsonl(root / "meta" / "episodes.jsonl", episode_lines)
-    _write_jsonl(root / "meta" / "episodes_stats.jsonl", stats_lines)
-    _write_jsonl(root / "meta" / "tasks.jsonl", [{"task_index": i, "task": t} for i, t in enumerate(TASKS)])
+    write_meta(
+        root,
+        features=features,
+        episode_lines=episode_lines,
+        stats_lines=stats_lines,
+        tasks=TASKS,
+        fps=fps,
+        robot_type="koch",
+    )
     return root
 
 
