@@ -99,17 +99,32 @@ def _refuse_unrecognised(fn: Any, outer: Any) -> Any:
 
 
 def _guard_eval(eval_fn: Any, outer: Any) -> Any:
-    parsed = outer(eval_fn)
+    """Wrap LeRobot's ``eval_main``: Hub off, and its success count reads the env's real signal."""
+
+    def checked_eval(cfg, *args, **kwargs):
+        from lerobot_local.closed_loop.lerobot_eval import install
+
+        said = install(eval_fn.__globals__, compat.env_type_of(cfg))
+        logger.info("lerobot-local: %s", said)
+        return eval_fn(cfg, *args, **kwargs)
+
+    # LeRobot's wrap() reads the config class from the first parameter's annotation.
+    checked_eval.__annotations__ = {"cfg": compat.first_param_annotation(eval_fn)}
+    checked_eval.__name__ = eval_fn.__name__
+    parsed = outer(checked_eval)
+    plain = outer(eval_fn)
 
     @functools.wraps(eval_fn)
     def entry(*args: Any, **kwargs: Any) -> Any:
         if disabled():
-            logger.warning("lerobot-local is disabled (%s=1): offline mode is NOT forced", DISABLE_ENV)
-        else:
-            compat.force_offline()
-            logger.info(
-                "lerobot-local: Hugging Face Hub access is off for this evaluation (HF_HUB_OFFLINE=1)"
+            logger.warning(
+                "lerobot-local is disabled (%s=1): offline mode is NOT forced, and success is counted as "
+                "LeRobot counts it",
+                DISABLE_ENV,
             )
+            return plain(*args, **kwargs)
+        compat.force_offline()
+        logger.info("lerobot-local: Hugging Face Hub access is off for this evaluation (HF_HUB_OFFLINE=1)")
         return parsed(*args, **kwargs)
 
     return entry

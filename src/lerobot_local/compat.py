@@ -1000,6 +1000,17 @@ def fresh_policy(config: Any, device: str, seed: int) -> Any:
     return policy
 
 
+def env_type_of(eval_config: Any) -> str | None:
+    """The ``--env.type`` of lerobot-eval's parsed config (None when it has no env)."""
+    env = getattr(eval_config, "env", None)
+    if env is None:
+        return None
+    try:
+        return env.type
+    except Exception:
+        return type(env).__name__
+
+
 def wrap_eval_rollout(eval_globals: dict[str, Any], wrap_env: Any) -> None:
     """In lerobot-eval's namespace, run ``rollout`` on ``wrap_env(env)`` instead of the env."""
 
@@ -1118,3 +1129,110 @@ def train_cli_flags() -> ConfigFlags:
     register_policy_configs()
     found = config_flags(train_config_class())
     return ConfigFlags(found.exact | {"config_path", "help"}, found.open)
+
+
+# --- normalisation of what a policy reads (lerobot_local.checks.normalization; issue 26, part A) -----------
+
+# What each policy type feeds its model, read in its modeling_*.py on LeRobot 0.4.4, 0.5.1 and 0.6.1: "state"
+# is observation.state (config.robot_state_feature), "env" observation.environment_state
+# (config.env_state_feature, or input_features[OBS_ENV_STATE] for sac/gaussian_actor), "images" every VISUAL
+# feature, "action" the target it learns to predict. A policy type missing here is not known: the check says
+# so instead of passing. Its normalizer step looks up each feature's type in normalization_mapping and treats
+# a type with no entry as IDENTITY (processor/normalize_processor.py: norm_map.get(type, IDENTITY)).
+_READS_ENV = frozenset({"state", "env", "images", "action"})
+_READS_NO_ENV = frozenset({"state", "images", "action"})
+_ENV_READERS = ("act", "diffusion", "tdmpc", "sac", "gaussian_actor")
+_NO_ENV_READERS = ("vqbet", "smolvla", "pi0", "pi05", "pi0_fast", "groot", "xvla", "wall_x")
+_NO_ENV_READERS_06 = ("eo1", "evo1", "molmoact2", "multi_task_dit")  # LeRobot 0.6.x only
+POLICY_READS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(_ENV_READERS, _READS_ENV),
+    **dict.fromkeys(_NO_ENV_READERS + _NO_ENV_READERS_06, _READS_NO_ENV),
+}
+OBS_STATE_KEY = "observation.state"
+OBS_ENV_STATE_KEY = "observation.environment_state"
+# LeRobot's modules that define dataset_to_policy_features, newest first (0.6.x, 0.5.x, 0.4.x).
+_POLICY_FEATURES_MODULES = (
+    "lerobot.utils.feature_utils",
+    "lerobot.datasets.feature_utils",
+    "lerobot.datasets.utils",
+)
+
+
+def _dataset_to_policy_features() -> Any:
+    for name in _POLICY_FEATURES_MODULES:
+        try:
+            return importlib.import_module(name).dataset_to_policy_features
+        except (ImportError, AttributeError):
+            continue
+    raise missing("dataset_to_policy_features (" + ", ".join(_POLICY_FEATURES_MODULES) + ")")
+
+
+def _type_name(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def policy_type(policy: Any) -> str | None:
+    """The ``policy.type`` name of a policy config (None when it has none)."""
+    try:
+        name = policy.type
+    except Exception:
+        return None
+    return name if isinstance(name, str) else None
+
+
+def policy_reads(policy_type_name: str | None) -> frozenset[str] | None:
+    """What the policy type feeds its model (``state``, ``env``, ``images``, ``action``); None: not known."""
+    return POLICY_READS.get(policy_type_name or "")
+
+
+def normalization_modes(policy: Any) -> dict[str, str] | None:
+    """The policy config's ``normalization_mapping`` as feature type -> mode names (None: it has none)."""
+    mapping = getattr(policy, "normalization_mapping", None)
+    if not isinstance(mapping, dict):
+        return None
+    return {_type_name(k): _type_name(v) for k, v in mapping.items()}
+
+
+def typed_policy_features(policy: Any, dataset_features: dict[str, Any]) -> dict[str, str]:
+    """Feature key -> LeRobot feature type (VISUAL, STATE, ENV, ACTION, ...) of what ``make_policy`` hands the
+    policy: its ``input_features`` when the config sets them (a pretrained policy), else the dataset's typed
+    by LeRobot's own ``dataset_to_policy_features``; plus the dataset's action features. A feature LeRobot
+    cannot type (a malformed entry: the dataset check reports it) is left out."""
+    convert = _dataset_to_policy_features()
+    typed: dict[str, str] = {}
+    for key, feature in dataset_features.items():
+        try:
+            found = convert({key: feature})
+        except Exception:  # malformed info.json entry: the dataset check names it
+            continue
+        typed.update({k: _type_name(f.type) for k, f in found.items()})
+    outputs = {k: t for k, t in typed.items() if t == "ACTION"}
+    inputs = getattr(policy, "input_features", None)
+    if isinstance(inputs, dict) and inputs:
+        declared = {k: _type_name(getattr(f, "type", "")) for k, f in inputs.items()}
+        return {**declared, **outputs}
+    return typed
+
+
+def feature_role(key: str, feature_type: str) -> str | None:
+    """The role (see :data:`POLICY_READS`) a typed feature plays for the known policies, or None (an extra
+    STATE feature such as observation.velocity: no known policy feeds it to its model)."""
+    if feature_type == "VISUAL":
+        return "images"
+    if feature_type == "ACTION":
+        return "action"
+    if feature_type == "ENV" and key == OBS_ENV_STATE_KEY:
+        return "env"
+    if feature_type == "STATE" and key == OBS_STATE_KEY:
+        return "state"
+    return None
+
+
+# The stats each normalisation mode needs in meta/stats.json (normalize_processor.py): a feature with no stats
+# at all is passed through raw, silently; a mode whose stats are missing raises at the first batch.
+NORMALIZATION_STATS: dict[str, tuple[str, ...]] = {
+    "MEAN_STD": ("mean", "std"),
+    "MIN_MAX": ("min", "max"),
+    "QUANTILES": ("q01", "q99"),
+    "QUANTILE10": ("q10", "q90"),
+}

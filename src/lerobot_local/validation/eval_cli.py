@@ -546,8 +546,12 @@ def _default_device() -> str:
 def main(argv: list[str]) -> int:
     from lerobot_local.logs import setup_logging
 
+    from lerobot_local.closed_loop import cli as closed_loop  # its own flags; loads the simulator
+
+    if closed_loop.wants_closed_loop(argv):
+        return closed_loop.main(argv)
     if any(a in ("-h", "--help") for a in argv):
-        print(__doc__.strip() + "\n\n" + HELP)
+        print(__doc__.strip() + "\n\n" + HELP + "\n" + closed_loop.HELP)
         return 0
     try:
         opts = parse_args(argv)

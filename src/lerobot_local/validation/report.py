@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local import compat
+from lerobot_local.closed_loop.report import html_section, read_results
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.validation import plots, records
 from lerobot_local.validation.best import best_checkpoint
@@ -134,6 +135,11 @@ def build_report(output_dir: Path) -> str:
             "<code>--lerobot_local.validation.holdout=0.1</code> for a validation loss and a per-joint "
             "action error.</p>"
         )
+    closed_loop = read_results(output_dir)
+    if (
+        closed_loop is not None
+    ):  # written by `lerobot-local eval --env.type=...` on one of this run's checkpoints
+        parts.append(html_section(closed_loop))
     parts.append("<h2>Curves</h2><div class='grid' id='charts'>")
     if train or validation:
         parts.append(_img(plots.loss_curves(train, validation), "loss curves"))
