@@ -945,7 +945,7 @@ def make_one_env(cfg: Any) -> tuple[Any, str, list[str]]:
     if params and not takes_any:
         for name in sorted(set(kwargs) - set(params) - {"max_episode_steps"}):
             notes.append(
-                f"{gym_id} does not take {name}={kwargs.pop(name)!r} (set by LeRobot's env config): not passed"
+                f"{gym_id} does not take {name}={kwargs.pop(name)!r} (from LeRobot's env config): not passed"
             )
     env = gym.make(gym_id, disable_env_checker=True, **kwargs)
     return env, gym_id, notes
@@ -984,7 +984,7 @@ def policy_env_action(policy: Any, processors: tuple[Any, Any, Any, Any], batch:
 
 def fresh_policy(config: Any, device: str, seed: int) -> Any:
     """The policy class of ``config`` with freshly initialised weights (seeded): the untrained reference
-    (its inputs and outputs are normalised with the trained checkpoint's processors, i.e. the dataset's stats)."""
+    (normalised by the trained checkpoint's processors, i.e. with the dataset's stats)."""
     import copy
 
     import torch

@@ -69,8 +69,9 @@ def html_section(results: dict[str, Any]) -> str:
         f"{html.escape(verdict['text'])}</p>",
         f"<div class='sub'>{html.escape(loop['env'])} ({html.escape(loop['gym_id'])}), "
         f"{loop['n_episodes']} episodes, seeds {loop['seeds'][0]}-{loop['seeds'][-1]}, at most "
-        f"{loop['max_steps']} steps each; success is the env's own <code>info[{html.escape(repr(loop['success_key']))}]"
-        f"</code>. Checkpoint {html.escape(str(results.get('checkpoint')))}.</div>",
+        f"{loop['max_steps']} steps each; success is the env's own "
+        f"<code>info[{html.escape(repr(loop['success_key']))}]</code>. "
+        f"Checkpoint {html.escape(str(results.get('checkpoint')))}.</div>",
         "<table id='closed-loop'><tr><th>actor</th><th>succeeded</th><th>rate</th><th>95% interval</th>"
         "<th>mean steps</th></tr>",
     ]

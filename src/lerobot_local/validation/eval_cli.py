@@ -544,9 +544,8 @@ def _default_device() -> str:
 
 
 def main(argv: list[str]) -> int:
-    from lerobot_local.logs import setup_logging
-
     from lerobot_local.closed_loop import cli as closed_loop  # its own flags; loads the simulator
+    from lerobot_local.logs import setup_logging
 
     if closed_loop.wants_closed_loop(argv):
         return closed_loop.main(argv)
