@@ -880,23 +880,23 @@ ENV_OBSERVATION_KEYS = {
 EVAL_ROLLOUT_NAME = "rollout"
 
 
-def register_env_plugins() -> list[str]:
-    """Import LeRobot's env configs and every installed ``lerobot_env_*`` package; returns those imported."""
+def register_env_plugins() -> dict[str, str]:
+    """Import LeRobot's env configs and every installed ``lerobot_env_*`` package; returns the packages that
+    failed to import, with why (a simulator built for another LeRobot release), for the error that needs it."""
     try:
         importlib.import_module("lerobot.envs.configs")
     except ImportError as exc:
         raise missing("lerobot.envs.configs") from exc
-    imported = []
+    failed = {}
     for dist in metadata.distributions():
         name = (dist.metadata.get("Name") or "").replace("-", "_")
-        if not name.startswith(ENV_PLUGIN_PREFIX):
+        if not name.startswith(ENV_PLUGIN_PREFIX) or name in sys.modules:
             continue
         try:
             importlib.import_module(name)
-        except Exception as exc:  # a broken simulator package: say which, do not hide it
-            raise ImportError(f"the simulator package {name} does not import: {exc}") from exc
-        imported.append(name)
-    return imported
+        except Exception as exc:  # one broken simulator must not hide the others
+            failed[name] = f"{type(exc).__name__}: {exc}"
+    return failed
 
 
 def env_types() -> list[str]:
@@ -906,16 +906,21 @@ def env_types() -> list[str]:
     return sorted(EnvConfig.get_known_choices())
 
 
-def env_config(env_type: str, flags: list[str]) -> Any:
+def env_config(env_type: str, flags: list[str], failed: dict[str, str] | None = None) -> Any:
     """LeRobot's EnvConfig for ``--env.type=env_type`` with the ``--env.<field>=value`` flags given (without
-    the ``env.`` prefix: ``["--task=X"]``), parsed by draccus as lerobot-eval parses them."""
+    the ``env.`` prefix: ``["--task=X"]``), parsed by draccus as lerobot-eval parses them; ``failed`` (from
+    :func:`register_env_plugins`) explains an unknown type."""
     import draccus
     from lerobot.envs.configs import EnvConfig
 
     try:
         cls = EnvConfig.get_choice_class(env_type)
     except KeyError as exc:
-        raise ValueError(f"unknown --env.type={env_type}; LeRobot knows {env_types()}") from exc
+        why = "".join(
+            f"; {name} is installed but does not import with LeRobot {lerobot_version()} ({error})"
+            for name, error in (failed or {}).items()
+        )
+        raise ValueError(f"unknown --env.type={env_type}; LeRobot knows {env_types()}{why}") from exc
     return draccus.parse(config_class=cls, args=flags)
 
 

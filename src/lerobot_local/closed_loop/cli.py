@@ -186,11 +186,11 @@ def run(opts: Options) -> dict[str, Any]:
     device = opts.device or _default_device()
     compat.force_offline()
     gl = render.headless_gl() if opts.videos else None
-    compat.register_env_plugins()
+    failed = compat.register_env_plugins()
     try:
-        env_cfg = compat.env_config(opts.env_type, opts.env_flags)
+        env_cfg = compat.env_config(opts.env_type, opts.env_flags, failed)
     except (ValueError, SystemExit) as exc:
-        raise ClosedLoopError(f"--env.type={opts.env_type} {' '.join(opts.env_flags)}: {exc}") from exc
+        raise ClosedLoopError(str(exc)) from exc
     env, gym_id, notes = compat.make_one_env(env_cfg)
     key = success_key(opts.env_type, opts.success_key)
     max_steps = opts.max_steps or int(
