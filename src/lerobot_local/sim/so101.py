@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -78,7 +79,9 @@ def import_package() -> types.ModuleType:
         if registration in sys.modules:
             raise
         sys.modules[registration] = types.ModuleType(registration)
-        return importlib.import_module(PACKAGE)
+        with warnings.catch_warnings():  # the failed import registered the gym ids already
+            warnings.filterwarnings("ignore", message=".*already in registry")
+            return importlib.import_module(PACKAGE)
 
 
 def state_names() -> list[str]:
