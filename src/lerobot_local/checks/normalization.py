@@ -167,6 +167,7 @@ def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
     results += _stats_problems(facts, normalised)
     if results:
         return results
+    normalised.sort(key=lambda n: ((*TYPE_ORDER, n[1]).index(n[1]), n[0]))
     parts = [f"the {kind} policy normalises " + (", ".join(_label(*n) for n in normalised) or "nothing")]
     if identity:
         parts.append(f"keeps raw by its mapping's IDENTITY {', '.join(identity)}")
