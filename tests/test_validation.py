@@ -27,6 +27,16 @@ STEPS, SAVE_FREQ, LOG_FREQ = 200, 100, 20
 # "Did it learn": after 200 CPU steps the held-out action MAE must be below half of the constant-action
 # baseline's and below half of the untrained initialisation's (measured: ~0.10 vs ~0.50 and ~0.6).
 MARGIN = 0.5
+# The reach task's goal is observation.environment_state (type ENV), which ACT's default mapping leaves raw
+# (the normalization check refuses that): every run here normalises it.
+ENV = {
+    "policy.normalization_mapping": {
+        "VISUAL": "MEAN_STD",
+        "STATE": "MEAN_STD",
+        "ENV": "MEAN_STD",
+        "ACTION": "MEAN_STD",
+    }
+}
 
 
 def _records(run: Path, kind: str) -> list[dict]:
@@ -51,6 +61,7 @@ def trained(reach: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
         save_freq=SAVE_FREQ,
         log_freq=LOG_FREQ,
         batch_size=8,
+        **ENV,
         **{
             "policy.optimizer_lr": 1e-3,
             "lerobot_local.keep_last_n": 1,
@@ -173,6 +184,7 @@ def test_a_run_that_does_not_learn_says_not_learned_yet_and_eval_marks_trained_e
         save_freq=2,
         log_freq=2,
         batch_size=8,
+        **ENV,
         **{"policy.optimizer_lr": 0.0, "lerobot_local.validation": {"holdout": 0.25, "max_samples": 16}},
     )
     proc = train(f"--config_path={write_config(tmp_path / 'still.json', config)}", cwd=tmp_path)
@@ -257,7 +269,7 @@ def test_bad_input_is_refused_with_the_fix_and_nothing_written(
 
     # a holdout that leaves the task 'reach the left target' without training episodes stops lerobot-train
     config = tiny_act_config(
-        reach, tmp_path / "bad_run", **{"lerobot_local.validation": {"episodes": [0, 2, 4, 6, 8, 10]}}
+        reach, tmp_path / "bad_run", **ENV, **{"lerobot_local.validation": {"episodes": [0, 2, 4, 6, 8, 10]}}
     )
     proc = train(f"--config_path={write_config(tmp_path / 'bad.json', config)}")
     assert proc.returncode == 1
