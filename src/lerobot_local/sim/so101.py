@@ -78,6 +78,10 @@ def import_package() -> types.ModuleType:
         registration = f"{PACKAGE}.configuration_so101"
         if registration in sys.modules:
             raise
+        for name in [
+            m for m in sys.modules if m.startswith(f"{PACKAGE}.")
+        ]:  # half-initialised by the failure
+            del sys.modules[name]
         sys.modules[registration] = types.ModuleType(registration)
         with warnings.catch_warnings():  # the failed import registered the gym ids already
             warnings.filterwarnings("ignore", message=".*already in registry")
