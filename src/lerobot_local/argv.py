@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -41,13 +41,14 @@ def cli_value(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
-def flatten(prefix: str, data: dict[str, Any]) -> list[tuple[str, Any]]:
-    """``(dotted name, value)`` of every leaf of a nested config section."""
+def flatten(prefix: str, data: dict[str, Any], whole: Collection[str] = ()) -> list[tuple[str, Any]]:
+    """``(dotted name, value)`` of every leaf of a nested config section; a name in ``whole`` (a dict-typed
+    field such as ``policy.normalization_mapping``, which draccus reads as one JSON value) stays one value."""
     out = []
     for key, value in data.items():
         name = f"{prefix}.{key}"
-        if isinstance(value, dict) and value:
-            out.extend(flatten(name, value))
+        if isinstance(value, dict) and value and name not in whole:
+            out.extend(flatten(name, value, whole))
         else:
             out.append((name, value))
     return out

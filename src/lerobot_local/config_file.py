@@ -168,7 +168,8 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
             data.pop("policy")
             if arg_value(rest, "policy.path") is None:
                 rest.append(f"--policy.path={path}")
-            for name, value in flatten("policy", {k: v for k, v in policy.items() if k != "type"}):
+            fields = {k: v for k, v in policy.items() if k != "type"}
+            for name, value in flatten("policy", fields, compat.train_cli_flags().open):
                 if arg_value(rest, name) is None:
                     rest.append(f"--{name}={cli_value(value)}")
             translations.append(
