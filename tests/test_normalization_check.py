@@ -105,6 +105,28 @@ def test_the_config_file_form_passes(
     assert status == "OK" and "keeps raw by its mapping's IDENTITY observation.environment_state" in message
 
 
+def test_the_config_file_form_passes_beside_a_pretrained_policy_path(
+    reach: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """policy.path in the file moves the file's policy fields to the command line: the mapping must arrive
+    there as one JSON value (``--policy.normalization_mapping.ENV=...`` is refused by LeRobot's parser)."""
+    from lerobot.configs.policies import PreTrainedConfig
+
+    from lerobot_local import compat
+
+    compat.register_policy_configs()
+    pretrained = tmp_path / "pretrained"
+    PreTrainedConfig.get_choice_class("act")(device="cpu", push_to_hub=False).save_pretrained(pretrained)
+    for name, mapping, expected in (("without", None, "ERROR"), ("with", FIXED, "OK")):
+        config = tiny_act_config(reach, tmp_path / f"out_{name}")
+        config["policy"] = {"path": str(pretrained), "device": "cpu", "push_to_hub": False}
+        if mapping:
+            config["policy"]["normalization_mapping"] = mapping
+        argv = [f"--config_path={write_config(tmp_path / f'{name}.json', config)}"]
+        ((status, message),) = rows(preflight_here(argv, capsys, monkeypatch))
+        assert status == expected, message
+
+
 def test_a_policy_that_does_not_read_env_passes(
     reach: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
