@@ -184,8 +184,12 @@ def test_stats_the_mapping_needs_but_meta_stats_lacks_refuse(
     stats_file.write_text(json.dumps(stats))
     mapping = {**FIXED, "STATE": "QUANTILES"}
     config = _config(data, tmp_path, "stats", **{"policy.normalization_mapping": mapping})
-    found = rows(preflight_here([f"--config_path={config}"], capsys, monkeypatch))
+    text = preflight_here([f"--config_path={config}"], capsys, monkeypatch)
+    found = rows(text)
     assert [s for s, _ in found] == ["ERROR", "ERROR"], found
+    assert f"--input={data} --output={data}_restats --stats=recompute" in text
+    assert [json.loads(f) for f in FIX.findall(text)] == [FIXED]  # back to the mean/std the stats hold
     assert f"{stats_file} has no stats for observation.environment_state (ENV: MEAN_STD)" in found[0][1]
     assert "passes it through raw" in found[0][1]
     assert f"{stats_file}: observation.state has no q01 stats, which STATE: QUANTILES needs" in found[1][1]
+    assert "stops at the first batch" in found[1][1]

@@ -88,17 +88,24 @@ def _stats_problems(facts: RunFacts, normalised: list[tuple[str, str, str]]) -> 
                 details=tuple({"feature": f, "problem": "no stats"} for f in no_stats),
             )
         )
-    for key, ftype, mode, lacking in short:
+    if short:
+        said = "; ".join(
+            f"{key} has no {'/'.join(lack)} stats, which {t}: {m} needs" for key, t, m, lack in short
+        )
+        modes = compat.normalization_modes(facts.policy) or {}
+        fixed = _mapping_text({**modes, **{t: "MEAN_STD" for _, t, _, _ in short}})
         results.append(
             CheckResult(
                 NAME,
                 "error",
-                f"{ds.root / STATS_PATH}: {key} has no {'/'.join(lacking)} stats, which {ftype}: {mode} "
-                "needs; LeRobot's normalizer stops at the first batch with a ValueError.",
-                f"map {ftype} to a mode the stats hold (MEAN_STD or MIN_MAX) with "
-                "--policy.normalization_mapping, or add the stats with LeRobot's "
-                "augment_dataset_quantile_stats script",
-                details=({"feature": key, "type": ftype, "mode": mode, "missing_stats": lacking},),
+                f"{ds.root / STATS_PATH}: {said}; LeRobot's normalizer stops at the first batch with a "
+                "ValueError.",
+                "normalise with the stats the dataset holds: "
+                f"--policy.normalization_mapping='{fixed}' (or add the missing stats with LeRobot's "
+                "augment_dataset_quantile_stats script)",
+                details=tuple(
+                    {"feature": key, "type": t, "mode": m, "missing_stats": lack} for key, t, m, lack in short
+                ),
             )
         )
     return results
