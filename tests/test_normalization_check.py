@@ -193,3 +193,14 @@ def test_stats_the_mapping_needs_but_meta_stats_lacks_refuse(
     assert "passes it through raw" in found[0][1]
     assert f"{stats_file}: observation.state has no q01 stats, which STATE: QUANTILES needs" in found[1][1]
     assert "stops at the first batch" in found[1][1]
+
+
+def test_no_readable_policy_config_is_skipped_with_the_reason(
+    reach: Path, tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tiny_act_config(reach, tmp_path / "out")
+    config["policy"] = {"path": str(tmp_path / "no_such_checkpoint"), "device": "cpu", "push_to_hub": False}
+    argv = [f"--config_path={write_config(tmp_path / 'gone.json', config)}"]
+    ((status, message),) = rows(preflight_here(argv, capsys, monkeypatch))
+    assert status == "SKIPPED" and message.startswith("cannot tell what the policy normalises: "), message
+    assert len(message) > len("cannot tell what the policy normalises: .")  # LeRobot's reason follows
