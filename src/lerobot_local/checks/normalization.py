@@ -115,7 +115,11 @@ def _stats_problems(facts: RunFacts, normalised: list[tuple[str, str, str]]) -> 
 def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
     policy = facts.policy
     if policy is None:
-        why = facts.policy_error or "no policy config"
+        why = (
+            f"the pretrained config at {facts.policy_path} is unreadable (see offline_models)"
+            if facts.policy_path
+            else facts.policy_error or "no policy config"
+        )
         return [CheckResult(NAME, "skipped", f"cannot tell what the policy normalises: {why}.")]
     modes = compat.normalization_modes(policy)
     if modes is None:
