@@ -882,7 +882,7 @@ EVAL_ROLLOUT_NAME = "rollout"
 
 def register_env_plugins() -> dict[str, str]:
     """Import LeRobot's env configs and every installed ``lerobot_env_*`` package; returns the packages that
-    failed to import, with why (a simulator built for another LeRobot release), for the error that needs it."""
+    failed to import, with why (a simulator built for another LeRobot release), for the error needing it."""
     try:
         importlib.import_module("lerobot.envs.configs")
     except ImportError as exc:
