@@ -112,7 +112,11 @@ def test_interval_and_verdict_words() -> None:
     assert judge(rate(2, 10), {"random": rate(0, 10)})["status"] == UNPROVEN  # intervals overlap
     assert judge(rate(0, 50), nothing)["status"] == FAILS
     suspect = judge(rate(50, 50), {"random": rate(0, 50), "untrained": rate(50, 50)})
-    assert suspect["status"] == SUSPECT and "the untrained policy 50/50" in suspect["text"]
+    assert (
+        suspect["status"] == SUSPECT
+        and "but the untrained policy (50/50, 95% CI 93%-100%)" in suspect["text"]
+    )
+    assert "clearly better than random actions (0/50, 95% CI 0%-7%) and the untrained policy" in works["text"]
 
 
 # --- the real simulator ---------------------------------------------------------------------------------
