@@ -114,7 +114,7 @@ def rate_cell(actor: dict[str, Any] | None) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--episodes", type=int, default=50, help="expert episodes to record")
+    parser.add_argument("--episodes", type=int, default=100, help="expert episodes to record")
     parser.add_argument("--seed", type=int, default=0, help="seed of the first recorded episode")
     parser.add_argument("--steps", type=int, default=3000, help="training steps")
     parser.add_argument("--batch_size", type=int, default=64)

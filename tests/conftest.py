@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -150,3 +151,29 @@ def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none")
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+@pytest.fixture(scope="session")
+def sim_run(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
+    """The bench of ``make bench-sim`` in miniature, shared by the smoke and closed-loop tests: 2 expert
+    episodes recorded in the SO-101 simulator (v2.1, by the recorder's command line), converted, and 2 steps
+    of configs/sim_act.json through the real lerobot-train with validation on (1 episode held out)."""
+    work = tmp_path_factory.mktemp("sim_run")
+    v21, v30, run = work / "v21", work / "v30", work / "run"
+    record = run_cli("-m", "lerobot_local.sim.record", f"--output={v21}", "--episodes=2", "--progress=false")
+    assert record.returncode == 0, record.stderr[-3000:]
+    convert = run_cli("lerobot-convert-local", f"--input={v21}", f"--output={v30}", "--progress=false")
+    assert convert.returncode == 0, convert.stderr[-3000:]
+    train = run_cli(
+        "lerobot-train",
+        f"--config_path={REPO / 'configs' / 'sim_act.json'}",
+        f"--dataset.root={v30}",
+        f"--output_dir={run}",
+        "--steps=2",
+        "--save_freq=2",
+        "--log_freq=1",
+        "--batch_size=8",
+        "--num_workers=0",
+    )
+    assert train.returncode == 0, train.stderr[-3000:]
+    return SimpleNamespace(v21=v21, v30=v30, run=run, record=record, convert=convert, train=train)

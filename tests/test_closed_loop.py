@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import gymnasium as gym
@@ -25,7 +26,6 @@ from lerobot_local.closed_loop.judge import FAILS, SUSPECT, UNPROVEN, WORKS, jud
 from lerobot_local.closed_loop.lerobot_eval import SuccessSignalVectorEnv
 from lerobot_local.closed_loop.rollout import RandomActor, run_episodes
 from lerobot_local.closed_loop.success import NoSuccessSignal, register_success_key, success_key
-from train_helpers import tiny_act_config, train, write_config
 
 
 class ReachEnv(gym.Env):
@@ -130,36 +130,6 @@ def _simulator_or_skip() -> None:
         pytest.skip(f"lerobot-env-so101 registers with LeRobot 0.6+ only: {failed['lerobot_env_so101']}")
 
 
-@pytest.fixture(scope="module")
-def sim_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-step ACT run on 3 expert episodes recorded in the simulator (v2.1, converted to v3.0)."""
-    _simulator_or_skip()
-    work = tmp_path_factory.mktemp("sim")
-    proc = run_cli(
-        "-m", "lerobot_local.sim.record", f"--output={work / 'v21'}", "--episodes=3", "--progress=false"
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = run_cli("lerobot-convert-local", f"--input={work / 'v21'}", f"--output={work / 'v30'}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    config = tiny_act_config(
-        work / "v30",
-        work / "run",
-        steps=2,
-        save_freq=2,
-        **{
-            "policy.normalization_mapping": {
-                "VISUAL": "MEAN_STD",
-                "STATE": "MEAN_STD",
-                "ENV": "MEAN_STD",
-                "ACTION": "MEAN_STD",
-            }
-        },
-    )
-    proc = train(f"--config_path={write_config(work / 'cfg.json', config)}")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return work / "run"
-
-
 SIM_FLAGS = (
     "--env.type=so101",
     "--env.task=SO101PickPlace-v0",
@@ -169,12 +139,15 @@ SIM_FLAGS = (
 )
 
 
-def test_closed_loop_eval_counts_the_envs_successes_beside_baselines(sim_run: Path, tmp_path: Path) -> None:
+def test_closed_loop_eval_counts_the_envs_successes_beside_baselines(
+    sim_run: SimpleNamespace, tmp_path: Path
+) -> None:
+    _simulator_or_skip()
     out = tmp_path / "closed_loop.json"
     proc = run_cli(
         "lerobot-local",
         "eval",
-        f"--policy.path={sim_run / 'checkpoints' / 'last' / 'pretrained_model'}",
+        f"--policy.path={sim_run.run / 'checkpoints' / 'last' / 'pretrained_model'}",
         *SIM_FLAGS,
         "--eval.n_episodes=2",
         "--seed=7",
@@ -196,7 +169,7 @@ def test_closed_loop_eval_counts_the_envs_successes_beside_baselines(sim_run: Pa
     assert "verdict (closed loop): the policy succeeded in 0/2" in proc.stdout
     assert any("does not take reward_type" in n for n in loop["notes"])
     # the run's own report gains the section, and a real browser shows it
-    report = sim_run / "lerobot_local_report.html"
+    report = sim_run.run / "lerobot_local_report.html"
     text = report.read_text()
     assert "id='closed-loop-verdict'" in text and "info[&#x27;succeed&#x27;]" in text
     if loop["frame_strips"]:
@@ -207,8 +180,9 @@ def test_closed_loop_eval_counts_the_envs_successes_beside_baselines(sim_run: Pa
     assert "Closed loop in simulation" in dom and "the policy succeeded in 0/2" in dom
 
 
-def test_closed_loop_eval_refuses_a_missing_signal_and_a_mismatched_env(sim_run: Path) -> None:
-    policy = f"--policy.path={sim_run / 'checkpoints' / 'last'}"
+def test_closed_loop_eval_refuses_a_missing_signal_and_a_mismatched_env(sim_run: SimpleNamespace) -> None:
+    _simulator_or_skip()
+    policy = f"--policy.path={sim_run.run / 'checkpoints' / 'last'}"
     proc = run_cli("lerobot-local", "eval", policy, *SIM_FLAGS, "--n_episodes=1", "--success_key=done_flag")
     assert proc.returncode == 1
     assert "no success signal: its step info has no 'done_flag'" in proc.stderr

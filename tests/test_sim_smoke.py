@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pyarrow.parquet as pq
@@ -14,7 +15,6 @@ import pytest
 from conftest import REPO, run_cli
 from lerobot_local.sim import so101
 from lerobot_local.sim.record import play_episode, read_sim_env, record
-from train_helpers import train
 
 SIM_CONFIG = REPO / "configs" / "sim_act.json"
 STATE, ENV_STATE = "observation.state", "observation.environment_state"
@@ -190,9 +190,6 @@ def test_sim_config_normalises_the_environment_state(tmp_path: Path) -> None:
 def _eval_env_support() -> str | None:
     """Why the closed-loop stage cannot run with this install (None when it can). Asked in a fresh process:
     this one imported the simulator without its LeRobot registration (sim.so101.import_package)."""
-    proc = run_cli("lerobot-local", "eval", "--help")
-    if "--env.type" not in proc.stdout + proc.stderr:
-        return "lerobot-local eval has no --env.type yet (closed-loop evaluation not installed)"
     code = "import json; from lerobot_local import compat; print(json.dumps(compat.register_env_plugins()))"
     proc = run_cli("-c", code)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -202,29 +199,14 @@ def _eval_env_support() -> str | None:
     return None
 
 
-def test_smoke_record_convert_train_and_roll_out(tmp_path: Path) -> None:
+def test_smoke_record_convert_train_and_roll_out(sim_run: SimpleNamespace, tmp_path: Path) -> None:
     """The bench in miniature: 2 expert episodes (v2.1), converted, 2 steps of configs/sim_act.json through
-    the real lerobot-train with validation on, then 2 closed-loop rollouts per actor."""
-    v21, v30, run = tmp_path / "v21", tmp_path / "v30", tmp_path / "run"
-    proc = run_cli("-m", "lerobot_local.sim.record", f"--output={v21}", "--episodes=2", "--progress=false")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert '"episodes_kept": 2' in proc.stdout and "--env.type=so101" in proc.stdout
-    proc = run_cli("lerobot-convert-local", f"--input={v21}", f"--output={v30}", "--progress=false")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    proc = train(
-        f"--config_path={SIM_CONFIG}",
-        f"--dataset.root={v30}",
-        f"--output_dir={run}",
-        "--steps=2",
-        "--save_freq=2",
-        "--log_freq=1",
-        "--batch_size=8",
-        "--num_workers=0",
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    log = proc.stdout + proc.stderr
+    the real lerobot-train with validation on (the shared ``sim_run`` fixture), then 2 closed-loop rollouts
+    per actor."""
+    assert '"episodes_kept": 2' in sim_run.record.stdout and "--env.type=so101" in sim_run.record.stdout
+    log = sim_run.train.stdout + sim_run.train.stderr
     assert "1 held out for validation" in log and "validation at step 2" in log
-    policy = run / "checkpoints" / "last" / "pretrained_model"
+    policy = sim_run.run / "checkpoints" / "last" / "pretrained_model"
     assert (policy / "model.safetensors").is_file()
 
     reason = _eval_env_support()
@@ -235,7 +217,7 @@ def test_smoke_record_convert_train_and_roll_out(tmp_path: Path) -> None:
         "lerobot-local",
         "eval",
         f"--policy.path={policy}",
-        *read_sim_env(v21)["eval_flags"],
+        *read_sim_env(sim_run.v21)["eval_flags"],
         "--n_episodes=2",
         "--seed=1000",
         "--baselines=random,untrained",
