@@ -6,8 +6,11 @@ hook point is missing, :class:`IncompatibleLeRobotError` names the LeRobot versi
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import io
+import logging
 import os
 import sys
 from dataclasses import dataclass
@@ -835,7 +838,14 @@ def load_policy_from_checkpoint(pretrained_dir: Path, device: str) -> tuple[Any,
     config = PreTrainedConfig.from_pretrained(str(pretrained_dir))
     config.device = device
     config.pretrained_path = str(pretrained_dir)
-    policy = get_policy_class(config.type).from_pretrained(str(pretrained_dir), config=config)
+    # Some policies print while loading ("Reducing the number of VLM layers ..."): our commands' stdout is
+    # their report, so LeRobot's chatter goes to the log (stderr) instead.
+    chatter = io.StringIO()
+    with contextlib.redirect_stdout(chatter):
+        policy = get_policy_class(config.type).from_pretrained(str(pretrained_dir), config=config)
+    for line in chatter.getvalue().splitlines():
+        if line.strip():
+            logging.getLogger("lerobot_local").info("LeRobot: %s", line.strip())
     policy.to(device)
     policy.eval()
     pre, post = make_pre_post_processors(
