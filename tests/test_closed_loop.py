@@ -191,6 +191,17 @@ def test_closed_loop_eval_refuses_a_missing_signal_and_a_mismatched_env(sim_run:
     proc = run_cli("lerobot-local", "eval", policy, "--env.type=so101", "--n_episodes=1")
     assert proc.returncode == 1
     assert "reads observation.environment_state of shape (6,) but the env gives (3,)" in proc.stderr
+    proc = run_cli("lerobot-local", "eval", policy, "--env.type=so101", "--env.tsk=SO101PickPlace-v0")
+    assert (
+        proc.returncode == 1
+        and "--env.tsk is not a setting of --env.type=so101; did you mean --env.task?" in proc.stderr
+    )
+    proc = run_cli("lerobot-local", "eval", policy, "--env.type=so101", "--env.task=Nope-v0")
+    assert proc.returncode == 1
+    assert (
+        "lerobot_env_so101 has no such env (it registers ['SO101PickCube-v0', 'SO101PickPlace-v0'])"
+        in proc.stderr
+    )
     proc = run_cli("lerobot-local", "eval", policy, "--env.type=so101", "--n_episode=1")
     assert proc.returncode == 2 and "did you mean --n_episodes" in proc.stderr
 

@@ -934,6 +934,15 @@ def env_config(env_type: str, flags: list[str], failed: dict[str, str] | None = 
     return draccus.parse(config_class=cls, args=flags)
 
 
+def env_config_fields(env_type: str) -> list[str]:
+    """The ``--env.<field>`` names the env type's config takes."""
+    import dataclasses
+
+    from lerobot.envs.configs import EnvConfig
+
+    return [f.name for f in dataclasses.fields(EnvConfig.get_choice_class(env_type))]
+
+
 def make_one_env(cfg: Any) -> tuple[Any, str, list[str]]:
     """One (not vectorised) gym env for ``cfg``: (env, gym id, notes). ``gym_kwargs`` the env's constructor
     does not take are left out, with a note (LeRobot's make_env passes them all and fails with a TypeError,
@@ -945,6 +954,12 @@ def make_one_env(cfg: Any) -> tuple[Any, str, list[str]]:
     gym_id = cfg.gym_id
     if gym_id not in gym.registry:
         importlib.import_module(cfg.package_name)
+    if gym_id not in gym.registry:
+        namespace = gym_id.split("/")[0]
+        known = sorted(i.split("/", 1)[1] for i in gym.registry if i.startswith(namespace + "/"))
+        raise ValueError(
+            f"--env.task={getattr(cfg, 'task', None)}: {namespace} has no such env (it registers {known})"
+        )
     spec = gym.spec(gym_id)
     kwargs = dict(cfg.gym_kwargs)
     notes = []

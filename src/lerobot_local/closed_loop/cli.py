@@ -172,6 +172,31 @@ def _observation_problems(env: Any, policy_config: Any, task: str) -> list[str]:
     return problems
 
 
+def _checked_env_flags(opts: Options) -> list[str]:
+    """The ``--env.*`` flags, each a field of the env type's config (else the closest ones are named)."""
+    try:
+        fields = set(compat.env_config_fields(opts.env_type))
+    except KeyError:
+        return opts.env_flags  # an unknown type: env_config says which types exist
+    for flag in opts.env_flags:
+        name = flag[2:].split("=", 1)[0]
+        if name not in fields:
+            matches = closest(name, fields)
+            hint = f"; did you mean {' or '.join('--env.' + m for m in matches)}?" if matches else ""
+            raise ClosedLoopError(
+                f"--env.{name} is not a setting of --env.type={opts.env_type}{hint} "
+                f"(its settings: {', '.join(sorted(fields))})"
+            )
+    return opts.env_flags
+
+
+def _check_device(device: str) -> None:
+    import torch  # heavy; only to check the device
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ClosedLoopError(f"--device={device}: this machine has no CUDA device. Fix: --device=cpu")
+
+
 def _rates(episodes: list[Episode]) -> dict[str, Any]:
     out = rate(sum(e.success for e in episodes), len(episodes))
     out["mean_steps"] = sum(e.steps for e in episodes) / len(episodes)
@@ -184,14 +209,15 @@ def run(opts: Options) -> dict[str, Any]:
 
     pretrained = _pretrained(opts.checkpoint)
     device = opts.device or _default_device()
+    _check_device(device)
     compat.force_offline()
     gl = render.headless_gl() if opts.videos else None
     failed = compat.register_env_plugins()
     try:
-        env_cfg = compat.env_config(opts.env_type, opts.env_flags, failed)
-    except (ValueError, SystemExit) as exc:
+        env_cfg = compat.env_config(opts.env_type, _checked_env_flags(opts), failed)
+        env, gym_id, notes = compat.make_one_env(env_cfg)
+    except ValueError as exc:
         raise ClosedLoopError(str(exc)) from exc
-    env, gym_id, notes = compat.make_one_env(env_cfg)
     key = success_key(opts.env_type, opts.success_key)
     max_steps = opts.max_steps or int(
         getattr(env_cfg, "episode_length", 0) or env.spec.max_episode_steps or 300
