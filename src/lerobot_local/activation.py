@@ -22,6 +22,7 @@ from lerobot_local.argv import argv_as
 
 logger = logging.getLogger("lerobot_local")
 DISABLE_ENV = "LEROBOT_LOCAL_DISABLE"
+_STATE: dict[str, Any] = {}
 
 
 def disabled() -> bool:
@@ -46,6 +47,12 @@ def on_module_imported(name: str, module: Any) -> None:
 
 def on_parser_imported(parser_module: Any) -> None:
     """Patch ``parser.wrap`` of the freshly imported LeRobot parser module."""
+    if not disabled():
+        from lerobot_local.closed_loop.render import headless_gl  # os only
+
+        # before LeRobot imports a MuJoCo simulator (lerobot-eval's plugin discovery): without a display
+        # MuJoCo's default GLFW cannot render, and lerobot-eval films episodes by default
+        _STATE["gl"] = headless_gl()
     original = getattr(parser_module, "wrap", None)
     if original is None:
         if disabled() or not _looks_like_training():
@@ -125,6 +132,8 @@ def _guard_eval(eval_fn: Any, outer: Any) -> Any:
             return plain(*args, **kwargs)
         compat.force_offline()
         logger.info("lerobot-local: Hugging Face Hub access is off for this evaluation (HF_HUB_OFFLINE=1)")
+        if _STATE.get("gl"):
+            logger.info("lerobot-local: no display: MuJoCo renders through MUJOCO_GL=%s", _STATE["gl"])
         return parsed(*args, **kwargs)
 
     return entry

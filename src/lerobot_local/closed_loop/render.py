@@ -11,8 +11,7 @@ def headless_gl() -> str | None:
     software renderer, no GPU needed). Returns the backend chosen, or None when the user's choice stands."""
     if os.environ.get("MUJOCO_GL") or os.environ.get("DISPLAY"):
         return None
-    os.environ["MUJOCO_GL"] = "egl"
-    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    os.environ["MUJOCO_GL"] = "egl"  # MuJoCo then sets PYOPENGL_PLATFORM itself
     return "egl"
 
 
