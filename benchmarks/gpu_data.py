@@ -78,7 +78,7 @@ def write_v21(root: Path, episodes: int, height: int = 480, width: int = 640, fp
     features: dict[str, Any] = {
         "observation.state": {"dtype": "float32", "shape": [6], "names": s.JOINTS},
         "action": {"dtype": "float32", "shape": [6], "names": s.JOINTS},
-        **{k: s._video_feature(height, width, fps, "h264") for k in video_keys},
+        **{k: s.video_feature(height, width, fps, "h264") for k in video_keys},
         "timestamp": s._scalar("float32"),
         "frame_index": s._scalar("int64"),
         "episode_index": s._scalar("int64"),

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         ),
         (
             "check",
-            [str(bin_ / "lerobot-local"), "check", str(v30), f"--report_json={args.work / 'check.json'}"],
+            [str(bin_ / "lerobot-local"), "check", str(v30), f"--report_json={check_json}"],
         ),
         (
             "train",

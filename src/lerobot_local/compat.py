@@ -880,12 +880,6 @@ def untrained_policy(config: Any, dataset: Any, device: str, seed: int, keep_pre
 # Simulators register themselves with LeRobot as ``lerobot_env_*`` distributions (LeRobot 0.6 imports them in
 # register_third_party_plugins; 0.4 only looks for robots and policies, so we import them ourselves).
 ENV_PLUGIN_PREFIX = "lerobot_env_"
-# The observation keys LeRobot's env -> policy mapping reads (preprocess_observation), and what each becomes.
-ENV_OBSERVATION_KEYS = {
-    "agent_pos": "observation.state",
-    "environment_state": "observation.environment_state",
-    "pixels": "observation.images.<camera>",
-}
 # The lerobot-eval name of the rollout function whose env we wrap (the success signal, see activation.py).
 EVAL_ROLLOUT_NAME = "rollout"
 
@@ -1008,7 +1002,7 @@ def policy_env_action(policy: Any, processors: tuple[Any, Any, Any, Any], batch:
     with torch.inference_mode():
         action = policy.select_action(batch)
     action = post(action)
-    action = env_post({"action": action})["action"] if callable(env_post) else action
+    action = env_post({"action": action})["action"]
     return action.to("cpu").numpy()[0]
 
 

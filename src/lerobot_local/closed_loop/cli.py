@@ -17,6 +17,7 @@ from typing import Any
 from lerobot_local import compat
 from lerobot_local.closed_loop import render, report
 from lerobot_local.closed_loop.judge import judge, rate
+from lerobot_local.closed_loop.policy import PolicyActor, batched
 from lerobot_local.closed_loop.rollout import Episode, RandomActor, run_episodes
 from lerobot_local.closed_loop.success import NoSuccessSignal, success_key
 from lerobot_local.suggest import closest
@@ -157,9 +158,7 @@ def _run_dir(pretrained: Path) -> Path | None:
 def _observation_problems(env: Any, policy_config: Any, task: str) -> list[str]:
     """What the policy reads that the env's first observation does not give (key or shape)."""
     observation, _ = env.reset(seed=0)
-    from lerobot_local.closed_loop.policy import _batched
-
-    batch = compat.env_observation_batch(_batched(observation), task)
+    batch = compat.env_observation_batch(batched(observation), task)
     gives = {k: tuple(v.shape[1:]) for k, v in batch.items() if hasattr(v, "shape")}
     inputs = getattr(policy_config, "input_features", None) or {}
     problems = []
@@ -205,8 +204,6 @@ def _rates(episodes: list[Episode]) -> dict[str, Any]:
 
 
 def run(opts: Options) -> dict[str, Any]:
-    from lerobot_local.closed_loop.policy import PolicyActor
-
     pretrained = _pretrained(opts.checkpoint)
     device = opts.device or _default_device()
     _check_device(device)
@@ -276,6 +273,7 @@ def run(opts: Options) -> dict[str, Any]:
     strips, frames_note = _strips(trained, opts, run_dir, every)
     results = {
         "checkpoint": str(pretrained),
+        "run_directory": str(run_dir) if run_dir is not None else None,
         "device": device,
         "lerobot_version": compat.lerobot_version(),
         "closed_loop": {
@@ -341,8 +339,8 @@ def write_outputs(results: dict[str, Any], opts: Options) -> list[str]:
         opts.report_html.parent.mkdir(parents=True, exist_ok=True)
         opts.report_html.write_text(report.html_page(results, STYLE), encoding="utf-8")
         written.append(f"page: {opts.report_html}")
-    run_dir = _run_dir(Path(results["checkpoint"]))
-    if run_dir is not None:
+    if results["run_directory"] is not None:
+        run_dir = Path(results["run_directory"])
         from lerobot_local.validation.report import write_report
 
         (run_dir / report.RESULTS_FILE).write_text(json.dumps(results, indent=2, default=str))

@@ -27,16 +27,7 @@ class SuccessSignalVectorEnv(gym.vector.VectorWrapper):
         self.env_type = env_type
         self.key = key
 
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self.env.call(name, *args, **kwargs)
-
-    def get_attr(self, name: str) -> Any:
-        return self.env.get_attr(name)
-
-    def set_attr(self, name: str, values: Any) -> None:
-        self.env.set_attr(name, values)
-
-    def __getattr__(self, name: str) -> Any:  # anything else LeRobot asks of its vector env (envs, ...)
+    def __getattr__(self, name: str) -> Any:  # what LeRobot asks of its vector env: call, envs, ...
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.env, name)

@@ -25,12 +25,12 @@ class PolicyActor:
         self.policy.reset()
 
     def act(self, observation: dict[str, Any]) -> np.ndarray:
-        batch = compat.env_observation_batch(_batched(observation), self.task)
+        batch = compat.env_observation_batch(batched(observation), self.task)
         return compat.policy_env_action(self.policy, self.processors, batch)
 
 
-def _batched(observation: Any) -> Any:
+def batched(observation: Any) -> Any:
     """A single env's observation with a leading batch axis, as a vector env would give it."""
     if isinstance(observation, dict):
-        return {k: _batched(v) for k, v in observation.items()}
+        return {k: batched(v) for k, v in observation.items()}
     return np.asarray(observation)[None]

@@ -55,14 +55,18 @@ def _img(path: str, alt: str) -> str:
     return f'<div class="chart"><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></div>'
 
 
+def _actors(loop: dict[str, Any], policy_label: str) -> list[tuple[str, dict[str, Any]]]:
+    """(label, rates) of the trained policy, then of each baseline."""
+    baselines = [(BASELINE_NAMES.get(k, k), v) for k, v in loop["baselines"].items()]
+    return [(policy_label, loop["policy"]), *baselines]
+
+
 def html_section(results: dict[str, Any]) -> str:
     """The closed-loop section: verdict, a table of policy and baselines, the filmed episodes."""
     loop = results["closed_loop"]
     verdict = loop["verdict"]
     cls = _STATUS_CLASS.get(verdict["status"], "")
-    rows = [("the trained policy", loop["policy"])] + [
-        (BASELINE_NAMES.get(k, k), v) for k, v in loop["baselines"].items()
-    ]
+    rows = _actors(loop, "the trained policy")
     parts = [
         "<h2>Closed loop in simulation</h2>",
         f"<p class='verdict {cls}' id='closed-loop-verdict'><b>Closed loop:</b> "
@@ -106,10 +110,7 @@ def html_page(results: dict[str, Any], style: str) -> str:
 def summary_lines(results: dict[str, Any]) -> list[str]:
     loop = results["closed_loop"]
     lines = [f"  {'actor':<22} {'succeeded':>10} {'rate':>6}   95% interval   mean steps"]
-    rows = [("trained policy", loop["policy"])] + [
-        (BASELINE_NAMES.get(k, k), v) for k, v in loop["baselines"].items()
-    ]
-    for name, r in rows:
+    for name, r in _actors(loop, "trained policy"):
         lines.append(
             f"  {name:<22} {r['successes']:>5}/{r['episodes']:<4} {r['rate']:>6.0%}   "
             f"{r['ci_low']:>4.0%} - {r['ci_high']:<4.0%}   {r.get('mean_steps', 0):>10.1f}"

@@ -31,10 +31,6 @@ def register_success_key(env_type: str, info_key: str) -> None:
     _KEYS[env_type] = info_key
 
 
-def known_keys() -> dict[str, str]:
-    return dict(_KEYS)
-
-
 def success_key(env_type: str, override: str | None = None) -> str:
     """The info key to read for ``env_type`` (``override`` first, then the registry, then LeRobot's)."""
     return override or _KEYS.get(env_type, LEROBOT_KEY)

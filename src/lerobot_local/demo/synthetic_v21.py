@@ -42,9 +42,6 @@ def video_feature(height: int, width: int, fps: int, codec: str) -> dict[str, An
     }
 
 
-_video_feature = video_feature  # the name the GPU benchmarks' writer uses
-
-
 def _scalar(dtype: str) -> dict[str, Any]:
     return {"dtype": dtype, "shape": [1], "names": None}
 

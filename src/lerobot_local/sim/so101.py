@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from lerobot_local.closed_loop.render import cheap_frames
+from lerobot_local.closed_loop.success import success_key
+
 PACKAGE = "lerobot_env_so101"
 # The tasks whose shipped scripted controller completes them (SO101PickCube-v0's reach_close controller never
 # lifts the block, so the env never reports success for it).
@@ -23,7 +26,7 @@ IMAGE_SIZE = 128  # the env's render spec: 128x128 RGB
 STATE_DIM = 14
 ENV_STATE_NAMES = ("block_x", "block_y", "block_z", "goal_x", "goal_y", "goal_z")
 ACTION_NAMES = ("dx", "dy", "dz", "grasp")
-SUCCESS_KEY = "succeed"  # the env's info key; LeRobot 0.6.1's lerobot-eval reads is_success instead
+SUCCESS_KEY = success_key("so101")  # the env's info key; LeRobot 0.6.1's lerobot-eval reads is_success
 # LeRobot's env -> policy key mapping (lerobot.envs.utils.preprocess_observation): a policy trained on these
 # dataset keys reads the env's observations in closed loop.
 STATE_KEY = "observation.state"
@@ -113,9 +116,7 @@ def make_env(settings: EnvSettings) -> Any:
         image_obs=settings.camera,
     )
     if settings.render_quality == "fast":
-        quality = env.unwrapped.model.vis.quality
-        quality.shadowsize = 0
-        quality.offsamples = 0
+        cheap_frames(env)
     elif settings.render_quality != "default":
         raise ValueError(f"--render_quality={settings.render_quality} is not 'fast' or 'default'")
     return env

@@ -135,10 +135,9 @@ def build_report(output_dir: Path) -> str:
             "<code>--lerobot_local.validation.holdout=0.1</code> for a validation loss and a per-joint "
             "action error.</p>"
         )
+    # written by `lerobot-local eval --env.type=...` on one of this run's checkpoints
     closed_loop = read_results(output_dir)
-    if (
-        closed_loop is not None
-    ):  # written by `lerobot-local eval --env.type=...` on one of this run's checkpoints
+    if closed_loop is not None:
         parts.append(html_section(closed_loop))
     parts.append("<h2>Curves</h2><div class='grid' id='charts'>")
     if train or validation:
