@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
+import json
 import os
 import shutil
 import socket
@@ -151,6 +153,20 @@ def v30_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={out}", "--verify=none")
     assert proc.returncode == 0, proc.stderr
     return out
+
+
+@functools.cache
+def simulator_unsupported() -> str | None:
+    """Why LeRobot cannot load the SO-101 simulator here (None when it can). Asked once, in a fresh process:
+    the recorder imports the simulator without its LeRobot registration (sim.so101.import_package), after
+    which this process can no longer tell."""
+    code = "import json; from lerobot_local import compat; print(json.dumps(compat.register_env_plugins()))"
+    proc = run_cli("-c", code)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    failed = json.loads(proc.stdout.strip().splitlines()[-1]).get("lerobot_env_so101")
+    if failed:
+        return f"lerobot-env-so101 does not register with this LeRobot ({failed}); it needs LeRobot 0.6+"
+    return None
 
 
 @pytest.fixture(scope="session")

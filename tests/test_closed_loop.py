@@ -20,7 +20,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from conftest import BIN, run_cli
+from conftest import BIN, run_cli, simulator_unsupported
 from lerobot_local.closed_loop.interval import wilson
 from lerobot_local.closed_loop.judge import FAILS, SUSPECT, UNPROVEN, WORKS, judge, rate
 from lerobot_local.closed_loop.lerobot_eval import SuccessSignalVectorEnv
@@ -123,11 +123,9 @@ def test_interval_and_verdict_words() -> None:
 
 
 def _simulator_or_skip() -> None:
-    from lerobot_local import compat
-
-    failed = compat.register_env_plugins()
-    if "lerobot_env_so101" in failed:
-        pytest.skip(f"lerobot-env-so101 registers with LeRobot 0.6+ only: {failed['lerobot_env_so101']}")
+    reason = simulator_unsupported()
+    if reason:
+        pytest.skip(reason)
 
 
 SIM_FLAGS = (

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, run_cli
+from conftest import REPO, run_cli, simulator_unsupported
 from lerobot_local.sim import so101
 from lerobot_local.sim.record import play_episode, read_sim_env, record
 
@@ -187,18 +187,6 @@ def test_sim_config_normalises_the_environment_state(tmp_path: Path) -> None:
     assert prepared.settings.validation.enabled
 
 
-def _eval_env_support() -> str | None:
-    """Why the closed-loop stage cannot run with this install (None when it can). Asked in a fresh process:
-    this one imported the simulator without its LeRobot registration (sim.so101.import_package)."""
-    code = "import json; from lerobot_local import compat; print(json.dumps(compat.register_env_plugins()))"
-    proc = run_cli("-c", code)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    failed = json.loads(proc.stdout.strip().splitlines()[-1]).get(so101.PACKAGE)
-    if failed:
-        return f"lerobot-env-so101 does not register with this LeRobot ({failed}); it needs LeRobot 0.6+"
-    return None
-
-
 def test_smoke_record_convert_train_and_roll_out(sim_run: SimpleNamespace, tmp_path: Path) -> None:
     """The bench in miniature: 2 expert episodes (v2.1), converted, 2 steps of configs/sim_act.json through
     the real lerobot-train with validation on (the shared ``sim_run`` fixture), then 2 closed-loop rollouts
@@ -209,7 +197,7 @@ def test_smoke_record_convert_train_and_roll_out(sim_run: SimpleNamespace, tmp_p
     policy = sim_run.run / "checkpoints" / "last" / "pretrained_model"
     assert (policy / "model.safetensors").is_file()
 
-    reason = _eval_env_support()
+    reason = simulator_unsupported()
     if reason:
         pytest.skip(f"closed-loop stage not run: {reason}")
     report = tmp_path / "eval.json"
