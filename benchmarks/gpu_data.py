@@ -4,7 +4,7 @@
 image, one episode after another: 294 s for 16 episodes of 480x640 on the GPU machine. Here one pattern per
 camera and episode is drawn once and moved frame by frame (``np.roll``), the noise comes from a small bank,
 and the episodes are written by a process pool (one per core), with the same v2.1 layout, parquet schema and
-H.264 (GOP 2) encoding; then ``lerobot-convert-local`` converts it to v3.0 as a user would.
+H.264 (GOP 2) encoding, or AV1 as LeRobot's recorder writes it (``codec="av1"``: libsvtav1, GOP 2, crf 30); then ``lerobot-convert-local`` converts it to v3.0 as a user would.
 """
 
 from __future__ import annotations
@@ -43,8 +43,24 @@ def _frames(seed: int, length: int, height: int, width: int) -> np.ndarray:
     return out
 
 
-def _episode(args: tuple[Path, int, int, int, int, int, int]) -> dict[str, Any]:
-    root, ep, n, index, fps, height, width = args
+def encode_av1(path: Path, frames: np.ndarray, fps: int) -> None:
+    """AV1 as LeRobot's recorder writes it (``encode_video_frames``: libsvtav1, yuv420p, GOP 2, crf 30); the
+    fastest SVT-AV1 preset, which changes the encoder's effort, not the stream's random-access structure."""
+    import av  # PyAV: only the AV1 path needs it here
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libsvtav1", rate=fps)
+        stream.height, stream.width = frames.shape[1:3]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"g": "2", "crf": "30", "preset": "12"}
+        for image in frames:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+
+
+def _episode(args: tuple[Path, int, int, int, int, int, int, str]) -> dict[str, Any]:
+    root, ep, n, index, fps, height, width, codec = args
     rng = np.random.default_rng(1000 + ep)
     task_index = ep % len(s.TASKS)
     columns, table = s.episode_columns(rng, ep, n, index, fps)
@@ -57,7 +73,10 @@ def _episode(args: tuple[Path, int, int, int, int, int, int]) -> dict[str, Any]:
         key = f"observation.images.{camera}"
         frames = _frames(ep * 10 + c, n, height, width)
         path = root / s.VIDEO_PATH.format(episode_chunk=chunk, video_key=key, episode_index=ep)
-        s._encode(path, frames, fps, "libx264")
+        if codec == "av1":
+            encode_av1(path, frames, fps)
+        else:
+            s._encode(path, frames, fps, "libx264")
         stats[key] = s._image_stats(frames[:, ::4, ::4])  # every 16th pixel: the same stats to 3 digits
     return {
         "episode": {"episode_index": ep, "tasks": [s.TASKS[task_index]], "length": n},
@@ -65,20 +84,22 @@ def _episode(args: tuple[Path, int, int, int, int, int, int]) -> dict[str, Any]:
     }
 
 
-def write_v21(root: Path, episodes: int, height: int = 480, width: int = 640, fps: int = 30) -> Path:
+def write_v21(
+    root: Path, episodes: int, height: int = 480, width: int = 640, fps: int = 30, codec: str = "h264"
+) -> Path:
     """Write the v2.1 dataset (episodes of 60-90 frames) with one process per core."""
     rng = np.random.default_rng(0)
     lengths = [int(n) for n in rng.integers(60, 91, size=episodes)]
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
     (root / "meta").mkdir(parents=True, exist_ok=False)
-    jobs = [(root, ep, lengths[ep], int(starts[ep]), fps, height, width) for ep in range(episodes)]
+    jobs = [(root, ep, lengths[ep], int(starts[ep]), fps, height, width, codec) for ep in range(episodes)]
     with ProcessPoolExecutor(max_workers=min(episodes, os.cpu_count() or 1)) as pool:
         rows = list(pool.map(_episode, jobs))
     video_keys = [f"observation.images.{c}" for c in CAMERAS]
     features: dict[str, Any] = {
         "observation.state": {"dtype": "float32", "shape": [6], "names": s.JOINTS},
         "action": {"dtype": "float32", "shape": [6], "names": s.JOINTS},
-        **{k: s.video_feature(height, width, fps, "h264") for k in video_keys},
+        **{k: s.video_feature(height, width, fps, codec) for k in video_keys},
         "timestamp": s._scalar("float32"),
         "frame_index": s._scalar("int64"),
         "episode_index": s._scalar("int64"),
@@ -108,12 +129,15 @@ def write_v21(root: Path, episodes: int, height: int = 480, width: int = 640, fp
     return root
 
 
-def grasp_dataset(work: Path, episodes: int = 16, height: int = 480, width: int = 640) -> Path:
+def grasp_dataset(
+    work: Path, episodes: int = 16, height: int = 480, width: int = 640, codec: str = "h264"
+) -> Path:
     """The converted v3.0 dataset under ``work`` (written once; reused when present)."""
-    v21, v30 = work / f"grasp{episodes}_v21", work / f"grasp{episodes}_v30"
+    name = f"grasp{episodes}" + ("" if codec == "h264" else f"_{codec}")
+    v21, v30 = work / f"{name}_v21", work / f"{name}_v30"
     if not v30.is_dir():
         shutil.rmtree(v21, ignore_errors=True)
-        write_v21(v21, episodes, height, width)
+        write_v21(v21, episodes, height, width, codec=codec)
         convert = Path(sys.executable).parent / "lerobot-convert-local"
         subprocess.run([str(convert), f"--input={v21}", f"--output={v30}", "--progress=false"], check=True)
     return v30
@@ -123,5 +147,6 @@ if __name__ == "__main__":
     import time
 
     started = time.perf_counter()
-    out = grasp_dataset(Path(sys.argv[1]), int(sys.argv[2]) if len(sys.argv) > 2 else 16)
+    episodes = int(sys.argv[2]) if len(sys.argv) > 2 else 16
+    out = grasp_dataset(Path(sys.argv[1]), episodes, codec=sys.argv[3] if len(sys.argv) > 3 else "h264")
     print(f"{out} in {time.perf_counter() - started:.1f} s")

@@ -218,6 +218,8 @@ def measure(
         t_h2d.append(time.perf_counter() - t0)
     result["pin_ms_per_batch"] = round(med(t_pin), 2) if cuda else None
     result["h2d_ms_per_batch"] = round(med(t_h2d), 2)
+    if args.skip_gpu_step:
+        return result
     # policy, preprocessor, GPU step, as lerobot_train builds them
     accelerator = Accelerator(step_scheduler_with_optimizer=False, mixed_precision="fp16" if cuda else "no")
     policy = make_policy(cfg=cfg.policy, ds_meta=dataset.meta)
@@ -302,6 +304,8 @@ def main() -> int:
     parser.add_argument("--samples", type=int, default=24, help="samples timed one by one per setting")
     parser.add_argument("--batches", type=int, default=12, help="batches timed per loader")
     parser.add_argument("--steps", type=int, default=10, help="GPU steps per setting (2 warm-up)")
+    parser.add_argument("--codec", default="h264", choices=["h264", "av1"], help="the videos' codec")
+    parser.add_argument("--skip_gpu_step", action="store_true", help="the loader's stages only")
     parser.add_argument("--json", type=Path, default=None)
     add_gpu_model_args(parser, image_size=512)
     args = parser.parse_args()
@@ -313,7 +317,7 @@ def main() -> int:
     from lerobot_local.demo.tiny_vlm import build_tiny_smolvlm
 
     started = time.perf_counter()
-    dataset = grasp_dataset(args.work, args.episodes, args.height, args.width)
+    dataset = grasp_dataset(args.work, args.episodes, args.height, args.width, codec=args.codec)
     vlm = build_tiny_smolvlm(args.work / f"smolvlm2_500m_shaped_{args.vlm_size}", size=args.vlm_size)
     cuda = torch.cuda.is_available()
     results: dict[str, Any] = {
@@ -323,6 +327,7 @@ def main() -> int:
         "gpu_total_gb": round(torch.cuda.get_device_properties(0).total_memory / 1e9, 1) if cuda else None,
         "cpu_count": os.cpu_count(),
         "setup_s": round(time.perf_counter() - started, 1),
+        "codec": args.codec,
         "settings": [],
     }
     print(f"setup {results['setup_s']} s", flush=True)
@@ -339,7 +344,7 @@ def main() -> int:
         if args.json:
             args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(results, indent=2) + "\n")
-    table([r for r in results["settings"] if "error" not in r])
+    table([r for r in results["settings"] if "error" not in r and "gpu_step_ms" in r])
     return 0
 
 

@@ -95,6 +95,30 @@ def test_fill_gpu_overrides_reach_lerobots_parser(tmp_path: Path, monkeypatch: p
     assert "--optimizer_lr=5e-5" in overrides  # the user's value, not the scaled one
     assert "--scheduler_warmup_steps=125" in overrides
     assert any("fill_gpu (NVIDIA H200, 16 CPU cores)" in line for line in prepared.translations)
+    # the file's plan (20,000 steps at batch 16, checkpoint every 5,000) kept in samples at batch 128
+    assert (cfg.steps, cfg.save_freq, cfg.log_freq) == (2500, 625, 12)
+    assert cfg.steps * cfg.batch_size == 20000 * 16
+    assert "--scheduler_decay_steps=2500" in overrides
+    assert prepared.settings.sizing["steps"].startswith("2500 (fill_gpu: 20000 x 16/128")
+
+
+def test_the_plan_is_kept_in_samples_and_typed_values_win() -> None:
+    base = Baseline(16, 4, 1e-4, 1000, steps=20000, save_freq=5000, log_freq=100, decay=20000, eval_freq=0)
+    got = {c.key: c.value for c in decide(Machine(150.0, 16), base, set())}
+    assert got["batch_size"] * got["steps"] == 16 * 20000
+    assert (got["save_freq"], got["log_freq"], got["decay"], got["warmup"]) == (625, 12, 2500, 125)
+    assert got["eval_freq"] == 0  # off stays off
+    typed = {c.key: c for c in decide(Machine(150.0, 16), base, {"steps", "save_freq"})}
+    assert typed["steps"].value == 20000 and typed["steps"].source == "set on the command line"
+    assert typed["save_freq"].value == 5000 and typed["decay"].value == 2500
+    cpu = {c.key: c for c in decide(Machine(None, 16), base, set())}
+    assert cpu["steps"].value == 20000 and not cpu["steps"].changed
+
+
+def test_a_plan_not_divisible_by_the_factor_never_trains_fewer_samples() -> None:
+    base = Baseline(16, 4, None, None, steps=1001, save_freq=3, log_freq=1)
+    got = {c.key: c.value for c in decide(Machine(150.0, 16), base, set())}
+    assert got["steps"] * got["batch_size"] >= 1001 * 16 and got["save_freq"] >= 1 and got["log_freq"] == 1
 
 
 def test_lowmem_is_left_alone(tmp_path: Path) -> None:

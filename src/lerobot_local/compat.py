@@ -7,6 +7,7 @@ hook point is missing, :class:`IncompatibleLeRobotError` names the LeRobot versi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import importlib.util
 import io
@@ -342,6 +343,16 @@ def field_renames(present: set[str]) -> list[FieldRename]:
     return renames
 
 
+def train_field_spelling(name: str) -> str:
+    """How the installed LeRobot spells a train-config field that was renamed between lines (``eval_freq``
+    is ``env_eval_freq`` on 0.6); the name itself where it was never renamed."""
+    present = train_config_fields()
+    for spellings in RENAMED_TRAIN_FIELDS:
+        if name in spellings:
+            return next((s for s in spellings if s in present), name)
+    return name
+
+
 def is_eval_entry(fn: Any) -> bool:
     """True when ``fn`` is ``eval_main`` of LeRobot's evaluation script."""
     if getattr(fn, "__name__", None) != "eval_main":
@@ -504,6 +515,26 @@ def load_policy_config(path: str, overrides: list[str]) -> tuple[Any | None, str
         return PreTrainedConfig.from_pretrained(path, cli_overrides=overrides), None
     except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
+
+
+def policy_field_default(policy_type: str | None, policy_path: str | None, name: str) -> Any | None:
+    """A policy config field's value when neither the config file nor the command line sets it: the
+    pretrained config's (``policy.path``, read offline) or the policy type's dataclass default; None when
+    neither can be read."""
+    if policy_path:
+        config, _why = load_policy_config(policy_path, [])
+        return getattr(config, name, None) if config is not None else None
+    if not policy_type:
+        return None
+    register_policy_configs()
+    from lerobot.configs.policies import PreTrainedConfig
+
+    try:
+        cls = PreTrainedConfig.get_choice_class(policy_type)
+    except Exception:  # an unknown type: LeRobot's own parser says so
+        return None
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    return fields[name].default if name in fields else None
 
 
 def checkpoint_of_train_config(config_path: Path) -> Path:
@@ -714,6 +745,47 @@ def unwrap_model(model: Any) -> Any:
     while hasattr(model, "module") and not hasattr(model, "predict_action_chunk"):
         model = model.module
     return model
+
+
+def smolvla_inner_model(policy: Any) -> Any | None:
+    """SmolVLA's VLM-with-expert module inside a (wrapped) policy; None for any other policy."""
+    model = getattr(unwrap_model(policy), "model", None)
+    inner = getattr(model, "vlm_with_expert", None)
+    return inner if inner is not None and hasattr(inner, "get_attention_interface") else None
+
+
+def smolvla_vision_encoder(policy: Any) -> Any | None:
+    """SmolVLA's (frozen by default) SigLIP vision encoder; None for any other policy."""
+    inner = smolvla_inner_model(policy)
+    try:
+        return inner.get_vlm_model().vision_model if inner is not None else None
+    except AttributeError:
+        return None
+
+
+def smolvla_use_sdpa(policy: Any) -> bool:
+    """Route SmolVLA's expert attention through ``scaled_dot_product_attention`` (fused kernels) instead of
+    its eager matmuls. Same masking as LeRobot's eager code (an additive mask at the dtype's minimum, so a
+    row with nothing to attend to averages instead of giving NaN). False where the policy is not SmolVLA."""
+    import torch  # heavy: only on a run that asks for it
+
+    inner = smolvla_inner_model(policy)
+    if inner is None or not hasattr(inner, "eager_attention_forward"):
+        return False
+    heads, kv_heads = inner.num_attention_heads, inner.num_key_value_heads
+
+    def sdpa_attention(attention_mask, batch_size, head_dim, query_states, key_states, value_states):
+        dtype = value_states.dtype
+        q = query_states.to(dtype).transpose(1, 2)
+        k = key_states.to(dtype).transpose(1, 2).repeat_interleave(heads // kv_heads, dim=1)
+        v = value_states.transpose(1, 2).repeat_interleave(heads // kv_heads, dim=1)
+        bias = torch.zeros(attention_mask.shape, dtype=dtype, device=q.device)
+        bias.masked_fill_(~attention_mask, torch.finfo(dtype).min)
+        out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=bias[:, None])
+        return out.transpose(1, 2).reshape(batch_size, -1, heads * head_dim)
+
+    inner.get_attention_interface = lambda: sdpa_attention
+    return True
 
 
 def open_dataset(

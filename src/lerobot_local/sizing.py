@@ -5,6 +5,9 @@ the GPU waiting on kernel launches and the CPU cores idle (docs/gpu.md, "Feeding
 ``fill_gpu`` the values in the config file are the *baseline*: :func:`decide`, a pure function of the
 card's memory and the CPU count, scales them, and :func:`fill_gpu` hands the result to LeRobot as ordinary
 command-line overrides (so LeRobot's own ``train_config.json`` records them and ``--resume`` reuses them).
+The file's plan is kept in samples, not in steps: a batch 8x larger trains 8x fewer steps, checkpoints,
+logs and validates 8x less often in steps, and warms up and decays the learning rate over 8x fewer steps,
+so ``steps=20000`` at batch 16 (320k samples) stays 320k samples at batch 128.
 A value the user typed on the command line always wins; ``fill_gpu=false`` keeps the file's values.
 It also lets the data workers decode with torchcodec on PyAV's FFmpeg where that loads (same frames).
 """
@@ -38,7 +41,14 @@ FLAGS = {
     "lr": "policy.optimizer_lr",
     "warmup": "policy.scheduler_warmup_steps",
     "video_backend": "dataset.video_backend",
+    "steps": "steps",
+    "save_freq": "save_freq",
+    "log_freq": "log_freq",
+    "decay": "policy.scheduler_decay_steps",
+    "eval_freq": "eval_freq",  # spelled as the installed LeRobot spells it (compat.train_field_spelling)
 }
+# Counts in steps that keep the file's plan in samples when the batch grows (divided by the batch's factor).
+PLAN_KEYS = ("steps", "save_freq", "log_freq", "decay", "eval_freq")
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,12 @@ class Baseline:
     num_workers: int
     lr: float | None
     warmup_steps: int | None
+    # The plan in steps at ``batch_size`` (None: not in the file and no LeRobot default read).
+    steps: int | None = None
+    save_freq: int | None = None
+    log_freq: int | None = None
+    decay: int | None = None
+    eval_freq: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +88,7 @@ class Choice:
 
     @property
     def flag(self) -> str:
-        return FLAGS[self.key]
+        return compat.train_field_spelling(FLAGS[self.key]) if self.key == "eval_freq" else FLAGS[self.key]
 
 
 def estimated_memory_gb(batch_size: int) -> float:
@@ -122,7 +138,40 @@ def decide(machine: Machine, base: Baseline, user_set: set[str]) -> list[Choice]
         if workers == base.num_workers:
             source = f"config file ({cores} CPU cores per process)"
         choices.append(Choice("num_workers", workers, source, workers != base.num_workers))
+    return choices + plan_choices(base, batch, user_set)
+
+
+def plan_choices(base: Baseline, batch: int, user_set: set[str]) -> list[Choice]:
+    """The step counts of the file's plan divided by the batch's factor: the same samples in training, the
+    same samples between checkpoints, log lines and validations, the same learning-rate schedule in samples."""
+    scale = batch / base.batch_size
+    choices = []
+    for key in PLAN_KEYS:
+        value = getattr(base, key)
+        if value is None:
+            continue
+        if key in user_set:
+            choices.append(Choice(key, value, "set on the command line", False))
+        elif scale == 1 or value <= 0:
+            choices.append(Choice(key, value, "config file", False))
+        else:
+            new = max(1, math.ceil(value / scale) if key == "steps" else round(value / scale))
+            source = f"fill_gpu: {value} x {base.batch_size}/{batch} (the file's plan in samples)"
+            choices.append(Choice(key, new, source, True))
     return choices
+
+
+def plan_summary(choices: list[Choice], train_frames: int | None) -> str:
+    """The plan in samples (and in epochs of the training frames when known), e.g. for the ``sizing`` row."""
+    values = {c.key: c.value for c in choices}
+    batch, steps = values.get("batch_size"), values.get("steps")
+    if not batch or not steps:
+        return ""
+    samples = int(batch) * int(steps)
+    text = f"{steps} steps x batch {batch} = {samples:,} samples"
+    if train_frames:
+        text += f" ({samples / train_frames:.1f} epochs of the {train_frames:,} training frames)"
+    return text
 
 
 def this_machine(device: str) -> Machine:
@@ -161,8 +210,22 @@ def fill_gpu(
     batch = _lookup(rest, data, "batch_size") or str(defaults.get("batch_size", 8))
     workers = _lookup(rest, data, "num_workers") or str(defaults.get("num_workers", 4))
     lr, warmup = _lookup(rest, data, FLAGS["lr"]), _lookup(rest, data, FLAGS["warmup"])
-    base = Baseline(int(batch), int(workers), float(lr) if lr else None, int(warmup) if warmup else None)
-    user_set = {key for key, flag in FLAGS.items() if arg_value(user_argv, flag) is not None}
+    flags = {**FLAGS, "eval_freq": compat.train_field_spelling(FLAGS["eval_freq"])}
+    plan = {}
+    for key in PLAN_KEYS:
+        found = _lookup(rest, data, flags[key]) or defaults.get(flags[key])
+        plan[key] = int(float(found)) if found not in (None, "None", "null") else None
+    policy_type, policy_path = _lookup(rest, data, "policy.type"), _lookup(rest, data, "policy.path")
+    if plan["decay"] is None:  # the policy's own default: LeRobot squeezes a schedule longer than the run
+        decay = compat.policy_field_default(policy_type, policy_path, "scheduler_decay_steps")
+        plan["decay"] = int(decay) if isinstance(decay, int | float) else None
+    if warmup is None and plan["decay"] is not None:  # warmup and decay scale together
+        default = compat.policy_field_default(policy_type, policy_path, "scheduler_warmup_steps")
+        warmup = str(default) if isinstance(default, int | float) else None
+    base = Baseline(
+        int(batch), int(workers), float(lr) if lr else None, int(warmup) if warmup else None, **plan
+    )
+    user_set = {key for key, flag in flags.items() if arg_value(user_argv, flag) is not None}
     device = _lookup(rest, data, "policy.device") or "cuda"
     machine = this_machine(device)
     choices = decide(machine, base, user_set)

@@ -1,0 +1,52 @@
+"""Make a training step use the card: fused optimizer, fused attention, compiled vision encoder.
+
+Each setting changes how a step is computed, never what it computes (CPU tests compare the losses of a tiny
+SmolVLA with and without it, tests/test_speed.py). LeRobot's internals (which module is SmolVLA's vision
+encoder, where its attention is chosen) are reached through ``compat``; this module only decides and says.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from lerobot_local import compat
+
+logger = logging.getLogger("lerobot_local")
+
+
+def use_fused_optimizer(optimizer: Any) -> str | None:
+    """Switch an Adam/AdamW optimizer whose parameters all live on CUDA to PyTorch's fused kernel (one launch
+    for every parameter instead of a loop). Returns None when done, else why not."""
+    import torch  # heavy: only on a run that trains
+
+    if type(optimizer) not in (torch.optim.Adam, torch.optim.AdamW):
+        return f"{type(optimizer).__name__} has no fused kernel"
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    if not params or not all(p.is_cuda and p.is_floating_point() for p in params):
+        return "its parameters are not all on a CUDA device"
+    for group in optimizer.param_groups:
+        group["fused"], group["foreach"] = True, False
+    optimizer.defaults["fused"], optimizer.defaults["foreach"] = True, False
+    optimizer._step_supports_amp_scaling = True  # what AdamW(fused=True) sets: GradScaler steps it directly
+    return None
+
+
+def compile_vision_encoder(policy: Any) -> str | None:
+    """``torch.compile`` SmolVLA's frozen vision encoder (fixed image size: compiled once). Returns None when
+    done, else why not."""
+    encoder = compat.smolvla_vision_encoder(policy)
+    if encoder is None:
+        return "the policy has no SmolVLA vision encoder"
+    if any(p.requires_grad for p in encoder.parameters()):
+        return "the vision encoder is trained (policy.freeze_vision_encoder=false)"
+    started = time.perf_counter()
+    encoder.compile()
+    logger.info("lerobot-local: vision encoder compiled lazily (%.1f s to wrap)", time.perf_counter() - started)
+    return None
+
+
+def use_sdpa_attention(policy: Any) -> str | None:
+    """SmolVLA's expert attention through fused SDPA kernels. Returns None when done, else why not."""
+    return None if compat.smolvla_use_sdpa(policy) else "the policy is not SmolVLA"
