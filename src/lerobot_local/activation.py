@@ -157,6 +157,9 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
 
         install_validation(train_fn.__globals__, cfg, settings, facts, results)
         compat.apply_precision(facts.precision, cfg)
+        from lerobot_local import speed
+
+        speed.install(train_fn.__globals__, settings.speed)
         install_checkpoint_hook(train_fn.__globals__, cfg, settings)
         return train_fn(cfg, *args, **kwargs)
 

@@ -712,6 +712,8 @@ def register_policy_configs() -> None:
 TRAIN_STEP_NAME = "update_policy"
 SAVE_CHECKPOINT_NAME = "save_checkpoint"
 PROCESSORS_FACTORY_NAME = "make_pre_post_processors"
+MAKE_POLICY_NAME = "make_policy"
+OPTIMIZER_FACTORY_NAME = "make_optimizer_and_scheduler"
 
 
 def wrap_train_global(train_globals: dict[str, Any], name: str, make_wrapper: Any) -> None:

@@ -24,6 +24,18 @@ SEVERITY_CHOICES = ("error", "warning", "off")
 
 
 @dataclass
+class SpeedSettings:
+    """How a training step is computed (never what it computes: tests/test_speed.py compares the losses)."""
+
+    # AdamW/Adam through PyTorch's fused CUDA kernel (one launch for all parameters; CUDA only).
+    fused_optimizer: bool = True
+    # SmolVLA's expert attention through scaled_dot_product_attention instead of its eager matmuls.
+    sdpa_attention: bool = True
+    # torch.compile SmolVLA's frozen vision encoder (costs compile time at the first step).
+    compile_vision_encoder: bool = False
+
+
+@dataclass
 class LocalSettings:
     # Dataset profile the dataset must match (see `lerobot-local doctor`); empty for none.
     profile: str = ""
@@ -48,6 +60,8 @@ class LocalSettings:
     # Size the run to the card and the CPU (lerobot_local.sizing): the file's batch_size, num_workers,
     # policy.optimizer_lr and policy.scheduler_warmup_steps are the baseline; command-line values win.
     fill_gpu: bool = False
+    # How a training step is computed on the card (lerobot_local.speed; the `speed` row says what applies).
+    speed: SpeedSettings = field(default_factory=SpeedSettings)
     # What fill_gpu chose and why (filled in by lerobot-local when the run starts; shown in the sizing row).
     sizing: dict[str, str] = field(default_factory=dict)
 
