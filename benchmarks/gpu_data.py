@@ -4,7 +4,8 @@
 image, one episode after another: 294 s for 16 episodes of 480x640 on the GPU machine. Here one pattern per
 camera and episode is drawn once and moved frame by frame (``np.roll``), the noise comes from a small bank,
 and the episodes are written by a process pool (one per core), with the same v2.1 layout, parquet schema and
-H.264 (GOP 2) encoding, or AV1 as LeRobot's recorder writes it (``codec="av1"``: libsvtav1, GOP 2, crf 30); then ``lerobot-convert-local`` converts it to v3.0 as a user would.
+H.264 (GOP 2) encoding, or AV1 as LeRobot's recorder writes it (``codec="av1"``: libsvtav1, GOP 2,
+crf 30); then ``lerobot-convert-local`` converts it to v3.0 as a user would.
 """
 
 from __future__ import annotations

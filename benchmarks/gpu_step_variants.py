@@ -5,9 +5,9 @@ Run on a CUDA machine with LeRobot >= 0.6 and lerobot-local installed (offline i
     python benchmarks/gpu_step_variants.py --work /tmp/gpu --batches 128 --variants fp16,bf16,bf16+fused \
         --json $OUT/gpu_step_variants.json
 
-The policy, preprocessor, optimizer and scheduler are LeRobot's own (``make_policy``, ``make_optimizer_and_scheduler``,
-``update_policy``), built as its train script builds them, on one batch of the 480x640 two-camera set of
-``gpu_data.py``; a variant is a ``+``-joined list of the settings of ``lerobot_local.speed``:
+The policy, preprocessor, optimizer and scheduler are LeRobot's own (``make_policy``,
+``make_optimizer_and_scheduler``, ``update_policy``), built as its train script builds them, on one batch of
+the 480x640 two-camera set of ``gpu_data.py``; a variant is a ``+``-joined list of settings:
 
 - ``fp16`` / ``bf16``: accelerate's mixed precision (fp16 uses a GradScaler, bf16 does not);
 - ``fused``: AdamW's fused CUDA kernel instead of the per-parameter loop;
@@ -34,7 +34,9 @@ from common import add_gpu_model_args, lerobot_version, print_table
 from gpu_data import grasp_dataset
 
 
-def measure(variant: str, batch: int, dataset_root: Path, vlm: Path, args: argparse.Namespace) -> dict[str, Any]:
+def measure(
+    variant: str, batch: int, dataset_root: Path, vlm: Path, args: argparse.Namespace
+) -> dict[str, Any]:
     import torch
     from accelerate import Accelerator
     from lerobot.datasets.factory import make_dataset
@@ -103,8 +105,13 @@ def measure(variant: str, batch: int, dataset_root: Path, vlm: Path, args: argpa
         if cuda:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        tracker, out_dict = update_policy(
-            tracker, policy, dict(b), optimizer, cfg.optimizer.grad_clip_norm, accelerator=accelerator,
+        tracker, _ = update_policy(
+            tracker,
+            policy,
+            dict(b),
+            optimizer,
+            cfg.optimizer.grad_clip_norm,
+            accelerator=accelerator,
             lr_scheduler=scheduler,
         )
         if cuda:
@@ -130,8 +137,13 @@ def measure(variant: str, batch: int, dataset_root: Path, vlm: Path, args: argpa
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             for _ in range(3):
                 update_policy(
-                    tracker, policy, dict(b), optimizer, cfg.optimizer.grad_clip_norm,
-                    accelerator=accelerator, lr_scheduler=scheduler,
+                    tracker,
+                    policy,
+                    dict(b),
+                    optimizer,
+                    cfg.optimizer.grad_clip_norm,
+                    accelerator=accelerator,
+                    lr_scheduler=scheduler,
                 )
             torch.cuda.synchronize()
         table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=25, max_name_column_width=60)
@@ -184,8 +196,15 @@ def main() -> int:
     print_table(
         ["variant", "batch", "step ms", "samples/s", "first step s", "last loss", "peak GB"],
         [
-            [r["variant"], r["batch"], r["step_ms"], r["samples_per_s"], r["first_step_s"], r["losses"][-1],
-             r["peak_gpu_gb"]]
+            [
+                r["variant"],
+                r["batch"],
+                r["step_ms"],
+                r["samples_per_s"],
+                r["first_step_s"],
+                r["losses"][-1],
+                r["peak_gpu_gb"],
+            ]
             for r in ok
         ],
     )

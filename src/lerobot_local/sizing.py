@@ -142,8 +142,8 @@ def decide(machine: Machine, base: Baseline, user_set: set[str]) -> list[Choice]
 
 
 def plan_choices(base: Baseline, batch: int, user_set: set[str]) -> list[Choice]:
-    """The step counts of the file's plan divided by the batch's factor: the same samples in training, the
-    same samples between checkpoints, log lines and validations, the same learning-rate schedule in samples."""
+    """The step counts of the file's plan divided by the batch's factor: the same samples in training, between
+    checkpoints, log lines and validations, and the same learning-rate schedule in samples."""
     scale = batch / base.batch_size
     choices = []
     for key in PLAN_KEYS:

@@ -44,7 +44,8 @@ def compile_vision_encoder(policy: Any) -> str | None:
         return "the vision encoder is trained (policy.freeze_vision_encoder=false)"
     started = time.perf_counter()
     encoder.compile()
-    logger.info("lerobot-local: vision encoder compiled lazily (%.1f s to wrap)", time.perf_counter() - started)
+    wrap_s = time.perf_counter() - started
+    logger.info("lerobot-local: vision encoder compiled at its first call (%.1f s to wrap)", wrap_s)
     return None
 
 
@@ -63,7 +64,8 @@ def planned(settings: SpeedSettings, policy_type: str | None, device: str | None
     if settings.sdpa_attention or settings.compile_vision_encoder:
         smolvla = policy_type == "smolvla"
         if settings.sdpa_attention:
-            said.append("SDPA attention" if smolvla else f"SDPA attention off (SmolVLA only; policy {policy_type})")
+            off = f"SDPA attention off (SmolVLA only; policy {policy_type})"
+            said.append("SDPA attention" if smolvla else off)
         if settings.compile_vision_encoder:
             said.append(
                 "compiled vision encoder (compile time at the first step)"

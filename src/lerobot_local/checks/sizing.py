@@ -1,4 +1,4 @@
-"""Check: say how the run was sized to this machine (``lerobot_local.fill_gpu``), why, and the plan it keeps."""
+"""Check: how the run was sized to this machine (``lerobot_local.fill_gpu``), why, and the plan it keeps."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def training_frames(facts: RunFacts) -> int | None:
     table = episodes_table(dataset.root, columns=["episode_index", "length"]) if dataset else None
     if table is None:
         return None
-    lengths = dict(zip(table.column("episode_index").to_pylist(), table.column("length").to_pylist()))
+    lengths = dict(
+        zip(table.column("episode_index").to_pylist(), table.column("length").to_pylist(), strict=True)
+    )
     chosen = getattr(getattr(facts.config, "dataset", None), "episodes", None)
     keep = set(chosen) if chosen else set(lengths)
     if facts.split is not None:
