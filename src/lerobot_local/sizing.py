@@ -33,7 +33,6 @@ FIXED_GB = 3.4
 PER_SAMPLE_GB = 0.175
 MEMORY_SHARE = 0.7  # leave 30% of the card for the allocator's fragmentation, other processes, validation
 MAX_BATCH = 128  # the largest batch measured to learn as well as batch 16 at equal wall time (docs/gpu.md)
-MIN_WARMUP_STEPS = 100
 CORES_FOR_MAIN_PROCESS = 2  # the train loop itself and the pin-memory thread
 FLAGS = {
     "batch_size": "batch_size",
@@ -124,7 +123,7 @@ def decide(machine: Machine, base: Baseline, user_set: set[str]) -> list[Choice]
     if "warmup" in user_set:
         choices.append(Choice("warmup", base.warmup_steps, "set on the command line", False))
     elif base.warmup_steps is not None and scale != 1:
-        warmup = max(MIN_WARMUP_STEPS, round(base.warmup_steps / scale))
+        warmup = max(1, round(base.warmup_steps / scale))  # the same samples in warmup: the plan kept
         source = f"fill_gpu: {base.warmup_steps} x {base.batch_size}/{batch} (the same samples in warmup)"
         choices.append(Choice("warmup", warmup, source, True))
     elif base.warmup_steps is not None:
