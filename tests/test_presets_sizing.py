@@ -125,3 +125,24 @@ def test_lowmem_is_left_alone(tmp_path: Path) -> None:
     prepared = prepare_argv([f"--config_path={_config(tmp_path, 'local_grasp_lowmem')}"])
     assert not prepared.settings.fill_gpu and prepared.settings.sizing == {}
     assert compat.parse_train_config(prepared.argv).batch_size == 8
+
+
+def test_a_schedule_left_to_the_policys_defaults_is_scaled_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No warmup/decay in the file: SmolVLA's own defaults (1,000 / 30,000) are the baseline, so LeRobot's
+    rescaling of a schedule longer than the run sees the same proportions at batch 128 as at 16."""
+    import lerobot_local.sizing as sizing
+
+    monkeypatch.setattr(sizing, "this_machine", lambda device: Machine(150.0, 16, 1, "NVIDIA H200"))
+    monkeypatch.setattr(sizing, "worker_decoder", lambda *a: "pyav (test)")
+    config = json.loads(_config(tmp_path, "local_grasp_scratch").read_text())
+    for key in ("scheduler_warmup_steps", "scheduler_decay_steps"):
+        config["policy"].pop(key, None)
+    path = tmp_path / "no_schedule.json"
+    path.write_text(json.dumps(config))
+    prepared = prepare_argv([f"--config_path={path}"])
+    cfg = compat.parse_train_config(prepared.argv)
+    assert cfg.batch_size == 128
+    assert (cfg.policy.scheduler_warmup_steps, cfg.policy.scheduler_decay_steps) == (125, 3750)
+    assert cfg.steps == config["steps"] // 8
