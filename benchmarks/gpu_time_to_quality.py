@@ -65,7 +65,12 @@ def config_for(name: str, dataset: Path, vlm: Path, work: Path, args: argparse.N
     local = config["lerobot_local"]
     local["fill_gpu"] = name == "preset"
     if name == "seed":
-        local["speed"] = {"fused_optimizer": False, "sdpa_attention": False, "compile_vision_encoder": False}
+        local["speed"] = {
+            "bf16": False,
+            "fused_optimizer": False,
+            "sdpa_attention": False,
+            "compile_vision_encoder": False,
+        }
     local["validation"] = {
         "holdout": 0.25,
         "max_samples": args.val_frames,

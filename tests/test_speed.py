@@ -15,6 +15,7 @@ from lerobot_local.settings import SpeedSettings
 
 LOSS_TOLERANCE = 1e-5  # fp32 on the CPU: SDPA and the eager matmuls agree to rounding
 GRAD_TOLERANCE = 1e-4  # relative, over all trained parameters
+BF16_TOLERANCE = 0.02  # relative: bf16 keeps 8 bits of mantissa (about 2-3 significant digits)
 
 
 def _policy_and_batch(dataset_root: Path, work: Path) -> tuple[Any, dict[str, Any]]:
@@ -92,4 +93,30 @@ def test_the_speed_row_states_each_setting_and_its_fallback() -> None:
     cpu_act = speed.planned(on, "act", "cpu")
     assert cpu_act[0] == "fused AdamW off (CUDA only; this run is on the CPU)"
     assert cpu_act[1] == "SDPA attention off (SmolVLA only; policy act)"
-    assert speed.planned(SpeedSettings(False, False, False), "smolvla", "cuda") == []
+    assert (
+        speed.planned(
+            SpeedSettings(bf16=False, fused_optimizer=False, sdpa_attention=False), "smolvla", "cuda"
+        )
+        == []
+    )
+
+
+def test_bf16_autocast_computes_the_same_loss_to_bf16_precision(v30_dataset: Path, tmp_path: Path) -> None:
+    """What ``speed.bf16`` changes on a GPU (fp16 -> bf16 autocast), shown on the CPU: fp32 against bf16."""
+    policy, batch = _policy_and_batch(v30_dataset, tmp_path)
+    fp32_loss, _ = _loss_and_grads(policy, batch)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        bf16_loss, _ = _loss_and_grads(policy, batch)
+    assert abs(bf16_loss - fp32_loss) <= BF16_TOLERANCE * abs(fp32_loss), (fp32_loss, bf16_loss)
+
+
+def test_bf16_without_a_cuda_card_says_fp16_and_why() -> None:
+    from types import SimpleNamespace
+
+    policy = SimpleNamespace(use_amp=True, device="cuda")
+    plan = compat.precision_plan(SimpleNamespace(), policy, prefer_bf16=True)
+    if compat.cuda_bf16_supported():
+        pytest.skip("this machine has a CUDA card with bf16")
+    assert plan.mode == "fp16"
+    assert "lerobot_local.speed.bf16 needs a CUDA card with bf16, none seen here" in plan.source
+    assert "bf16" not in compat.precision_plan(SimpleNamespace(), policy).source

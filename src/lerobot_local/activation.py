@@ -151,7 +151,7 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
         from lerobot_local.runner import install_checkpoint_hook, run_before_train
 
         settings = state["settings"]
-        facts = gather_run_facts(cfg, state["argv"], settings.validation)
+        facts = gather_run_facts(cfg, state["argv"], settings.validation, settings.speed.bf16)
         results = run_before_train(facts, settings)
         from lerobot_local.validation.training import install as install_validation
 

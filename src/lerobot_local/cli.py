@@ -91,7 +91,9 @@ def gather_facts(argv: list[str]) -> tuple[Any, Any, list[str]]:
     compat.force_offline()
     prepared = prepare_argv(argv)
     config = compat.parse_train_config(prepared.argv)
-    facts = gather_run_facts(config, prepared.argv, prepared.settings.validation)
+    facts = gather_run_facts(
+        config, prepared.argv, prepared.settings.validation, prepared.settings.speed.bf16
+    )
     return facts, prepared.settings, prepared.translations
 
 

@@ -579,7 +579,9 @@ class PrecisionPlan:
 
     mode: str  # accelerate's mixed_precision: "no", "bf16" or "fp16"
     source: str
-    apply: str | None = None  # "env" (ACCELERATE_MIXED_PRECISION) or "config" (accelerator.mixed_precision)
+    # "env" (ACCELERATE_MIXED_PRECISION), "config" (accelerator.mixed_precision) or "autocast_dtype" (torch's
+    # CUDA autocast dtype, which LeRobot 0.6.1 maps use_amp to)
+    apply: str | None = None
     warning: str | None = None
 
     @property
@@ -617,15 +619,36 @@ def autocast_precision(device: str | None) -> str:
     return "bf16" if (device or "cuda").split(":")[0] == "cpu" else "fp16"
 
 
+def cuda_bf16_supported() -> bool:
+    """True when this machine has a CUDA card that computes in bf16 (Ampere and newer)."""
+    import torch  # heavy: only when a run may train in mixed precision
+
+    return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+
+
 def precision_plan(
-    config: Any, policy: Any | None, use_amp: bool | None = None, device: str | None = None
+    config: Any,
+    policy: Any | None,
+    use_amp: bool | None = None,
+    device: str | None = None,
+    prefer_bf16: bool = False,
 ) -> PrecisionPlan:
     """What precision this run trains in on the installed LeRobot, and how to make ``use_amp`` real.
     ``use_amp``/``device``: as the config file or command line set them, when the policy config itself
-    cannot be read (a pretrained policy that is not on this machine)."""
+    cannot be read (a pretrained policy that is not on this machine). ``prefer_bf16``: ``use_amp`` means
+    bf16 rather than fp16 on a CUDA card that supports it (``lerobot_local.speed.bf16``)."""
     version = lerobot_version()
     use_amp = bool(getattr(policy, "use_amp", False)) if use_amp is None else use_amp
     amp = autocast_precision(getattr(policy, "device", None) or device)
+    bf16, because = False, ""
+    if use_amp and prefer_bf16 and amp == "fp16":
+        bf16 = cuda_bf16_supported()
+        amp = "bf16" if bf16 else amp
+        because = (
+            " as bf16 (lerobot_local.speed.bf16: the card supports it; no GradScaler)"
+            if bf16
+            else " (fp16: lerobot_local.speed.bf16 needs a CUDA card with bf16, none seen here)"
+        )
     launcher = os.environ.get(PRECISION_ENV, "").strip().lower()
     launcher = launcher if launcher in ("bf16", "fp16", "fp8") else ""
     mapping = precision_mapping(config)
@@ -638,7 +661,7 @@ def precision_plan(
                 amp = "bf16"  # LeRobot main refuses fp16 with sharded (FSDP2) training
             return PrecisionPlan(
                 amp,
-                f"policy.use_amp=true, set as accelerator.mixed_precision={amp} by lerobot-local "
+                f"policy.use_amp=true{because}, set as accelerator.mixed_precision={amp} by lerobot-local "
                 f"(LeRobot {version} reads only accelerator.mixed_precision)",
                 apply="config",
             )
@@ -647,8 +670,12 @@ def precision_plan(
         if hasattr(policy, "dtype") and getattr(policy, "dtype", None) in _DTYPE_TO_PRECISION:
             mode = _DTYPE_TO_PRECISION[policy.dtype]
             return PrecisionPlan(mode, f"policy.dtype={policy.dtype} (LeRobot {version} maps it itself)")
+        if use_amp and bf16:  # LeRobot maps use_amp to torch's CUDA autocast dtype, which lerobot-local sets
+            return PrecisionPlan(
+                amp, f"policy.use_amp=true{because}, via torch's CUDA autocast dtype", apply="autocast_dtype"
+            )
         if use_amp:
-            return PrecisionPlan(amp, f"policy.use_amp=true (LeRobot {version} maps it itself)")
+            return PrecisionPlan(amp, f"policy.use_amp=true{because} (LeRobot {version} maps it itself)")
     if launcher:
         warning = None
         if use_amp and launcher != amp:
@@ -663,7 +690,7 @@ def precision_plan(
     if mapping == "none":
         return PrecisionPlan(
             amp,
-            f"policy.use_amp=true, via accelerate ({PRECISION_ENV}={amp} set by lerobot-local; "
+            f"policy.use_amp=true{because}, via accelerate ({PRECISION_ENV}={amp} set by lerobot-local; "
             f"LeRobot {version} ignores use_amp by itself)",
             apply="env",
         )
@@ -677,7 +704,11 @@ def precision_plan(
 
 def apply_precision(plan: PrecisionPlan, config: Any) -> None:
     """Make ``plan`` take effect before LeRobot builds its Accelerator."""
-    if plan.apply == "env":
+    if plan.apply == "autocast_dtype":
+        import torch  # heavy: a CUDA run in bf16
+
+        torch.set_autocast_dtype("cuda", torch.bfloat16)
+    elif plan.apply == "env":
         os.environ[PRECISION_ENV] = plan.mode
     elif plan.apply == "config":
         config.accelerator.mixed_precision = plan.mode

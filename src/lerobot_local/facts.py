@@ -97,14 +97,14 @@ def _arg(argv: list[str], name: str) -> str | None:
     return found[1] if found else None
 
 
-def _precision(config: Any, policy: Any | None, argv: list[str]) -> compat.PrecisionPlan:
+def _precision(config: Any, policy: Any | None, argv: list[str], prefer_bf16: bool) -> compat.PrecisionPlan:
     """The run's precision; without a readable policy config, from the file's or command line's
     ``policy.use_amp``/``policy.device`` (the file's policy fields are on the command line by now)."""
     if policy is not None:
-        return compat.precision_plan(config, policy)
+        return compat.precision_plan(config, policy, prefer_bf16=prefer_bf16)
     use_amp = _arg(argv, "policy.use_amp")
     asked = None if use_amp is None else use_amp.strip().lower() in ("true", "1", "yes")
-    return compat.precision_plan(config, None, asked, _arg(argv, "policy.device"))
+    return compat.precision_plan(config, None, asked, _arg(argv, "policy.device"), prefer_bf16)
 
 
 def _split(config: Any, local: LocalDataset | None, validation: ValidationSettings | None):
@@ -118,9 +118,11 @@ def _split(config: Any, local: LocalDataset | None, validation: ValidationSettin
         return None, str(exc)
 
 
-def gather_run_facts(config: Any, argv: list[str], validation: ValidationSettings | None = None) -> RunFacts:
+def gather_run_facts(
+    config: Any, argv: list[str], validation: ValidationSettings | None = None, prefer_bf16: bool = False
+) -> RunFacts:
     """Build the run facts from LeRobot's parsed ``config``, the ``argv`` it was parsed from and the
-    plugin's validation settings (the held-out split)."""
+    plugin's validation settings (the held-out split); ``prefer_bf16``: ``lerobot_local.speed.bf16``."""
     argv = list(argv)
     policy_path = _arg(argv, "policy.path")
     overrides = compat.policy_cli_overrides(argv) if policy_path else []
@@ -145,7 +147,7 @@ def gather_run_facts(config: Any, argv: list[str], validation: ValidationSetting
         resume_checkpoint=checkpoint,
         dataset_root=root,
         data=data,
-        precision=_precision(config, policy, argv),
+        precision=_precision(config, policy, argv, prefer_bf16),
         launch=compat.launch(),
         split=split,
         split_error=split_error,

@@ -27,6 +27,9 @@ SEVERITY_CHOICES = ("error", "warning", "off")
 class SpeedSettings:
     """How a training step is computed (never what it computes: tests/test_speed.py compares the losses)."""
 
+    # Mixed precision (policy.use_amp=true) in bf16 instead of fp16 on a CUDA card that supports it: the
+    # range of fp32, so no GradScaler (the `precision` row says which one the run uses).
+    bf16: bool = True
     # AdamW/Adam through PyTorch's fused CUDA kernel (one launch for all parameters; CUDA only).
     fused_optimizer: bool = True
     # SmolVLA's expert attention through scaled_dot_product_attention instead of its eager matmuls.
