@@ -65,7 +65,13 @@ def trained(reach: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path
         **{
             "policy.optimizer_lr": 1e-3,
             "lerobot_local.keep_last_n": 1,
-            "lerobot_local.validation": {"holdout": 0.25, "max_samples": 64, "every_n_steps": 50},
+            # no time budget: the tests below compare numbers on all 64 frames (the budget: the run below)
+            "lerobot_local.validation": {
+                "holdout": 0.25,
+                "max_samples": 64,
+                "every_n_steps": 50,
+                "time_budget": 0,
+            },
         },
     )
     proc = train(f"--config_path={write_config(work / 'cfg.json', config)}", cwd=work)
@@ -119,6 +125,43 @@ def test_validation_at_every_checkpoint_in_one_metrics_file(trained: tuple[Path,
     assert settings["validation"]["episodes"] == GOLDEN_HOLDOUT
     manifest = json.loads((checkpoints / "000200/lerobot_local_manifest.json").read_text())
     assert "lerobot_local_validation.json" in manifest["files"]
+    # progress and cost said before each long step
+    assert "lerobot-local: scoring the untrained initialisation on the same 64 held-out frames" in log
+    assert "lerobot-local: validating at step 100: 64 held-out frames in batches of 8 (decoded once" in log
+    _assert_tensorboard(run, validations, train_rows)
+
+
+def _assert_tensorboard(run: Path, validations: list[dict], train_rows: list[dict]) -> None:
+    """The event files, read back with TensorBoard's own reader, hold the same numbers as the JSON lines."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert list(run.glob("events.out.tfevents.*")), sorted(p.name for p in run.iterdir())
+    events = EventAccumulator(str(run), size_guidance={"scalars": 0, "tensors": 0})
+    events.Reload()
+    tags = events.Tags()
+
+    def series(tag: str) -> dict[int, float]:
+        return {e.step: e.value for e in events.Scalars(tag)}
+
+    for tag in ("train/loss", "train/grad_norm", "train/lr", "train/update_s", "train/samples_per_s"):
+        assert list(series(tag)) == [r["step"] for r in train_rows], tag
+    assert series("train/loss") == pytest.approx({r["step"]: r["loss"] for r in train_rows}, rel=1e-5)
+    assert series("val/loss") == pytest.approx({v["step"]: v["val_loss"] for v in validations}, rel=1e-5)
+    unit = "dataset_units"  # the reach set declares none: one group, said in the tag
+    mae = {v["step"]: v["mae_mean"] for v in validations}
+    assert series(f"val/action_mae_{unit}") == pytest.approx(mae, rel=1e-5)
+    for joint in ("shoulder", "elbow"):
+        per_joint = {v["step"]: v["mae"][joint] for v in validations}
+        assert series(f"val_joint_mae/{joint}_{unit}") == pytest.approx(per_joint, rel=1e-5)
+    constant = {v["step"]: v["baseline_constant"]["mae_mean"] for v in validations}
+    assert series(f"reference/constant_action_mae_{unit}") == pytest.approx(constant, rel=1e-5)
+    untrained = {v["step"]: v["untrained"]["mae_mean"] for v in validations}
+    assert series(f"reference/untrained_mae_{unit}") == pytest.approx(untrained, rel=1e-5)
+    assert {"verdict/text_summary", "checks/text_summary"} <= set(tags["tensors"]), tags
+    verdicts = [e.tensor_proto.string_val[0].decode() for e in events.Tensors("verdict/text_summary")]
+    assert verdicts[-1] == f"step 200: {validations[-1]['verdict']['text']}"
+    (checks,) = [e.tensor_proto.string_val[0].decode() for e in events.Tensors("checks/text_summary")]
+    assert "validation" in checks and "lerobot-local checks" in checks
 
 
 def test_eval_reproduces_the_in_training_validation_and_beats_both_baselines(
@@ -172,6 +215,63 @@ def test_eval_reproduces_the_in_training_validation_and_beats_both_baselines(
     )  # same init, same frames
 
 
+def test_batched_validation_gives_the_numbers_of_one_frame_at_a_time(
+    trained: tuple[Path, str], reach: Path, v30_dataset: Path
+) -> None:
+    """Batches decoded by loader workers, and the same batches kept in memory for the next validation, score
+    like the old path (each item read here, in order). Tolerance 1e-9: same batches, same seed, same model.
+    Video frames are kept as uint8 where LeRobot hands floats, and come back bit for bit."""
+    import torch
+
+    from lerobot_local import compat
+    from lerobot_local.validation.metrics import HeldOutBatches, evaluate, select_frames, serial_batches
+
+    run, _ = trained
+    pretrained = run / "checkpoints/000200/pretrained_model"
+    config, policy, pre, post = compat.load_policy_from_checkpoint(pretrained, "cpu")
+    dataset = compat.open_dataset(reach, GOLDEN_HOLDOUT, config)
+    frames = select_frames(len(dataset), 64)
+
+    def score(batches: object) -> dict:
+        return evaluate(
+            policy,
+            pre,
+            post,
+            dataset,
+            frames,
+            batch_size=8,
+            seed=0,
+            names=["shoulder", "elbow"],
+            batches=batches,
+        )
+
+    old = score(None)
+    loaded = HeldOutBatches(dataset, frames, 8, workers=2, cache_bytes=2**30)
+    new = score(loaded)
+    assert loaded.cached is not None and len(loaded.cached) == 8
+    again = score(loaded)  # from memory
+    for result in (new, again):
+        assert result["frames"] == old["frames"] == 64
+        assert abs(result["val_loss"] - old["val_loss"]) <= 1e-9
+        for key in ("mae", "rmse"):
+            assert result[key] == pytest.approx(old[key], abs=1e-9)
+        assert result["first_action"]["mae"] == pytest.approx(old["first_action"]["mae"], abs=1e-9)
+        assert result["per_episode"] == pytest.approx(old["per_episode"], abs=1e-9)
+
+    video = compat.load_lerobot_dataset(v30_dataset)
+    keys = compat.dataset_camera_keys(video)
+    picked = select_frames(len(video), 12)
+    serial = list(serial_batches(video, picked, 4))
+    kept = HeldOutBatches(video, picked, 4, workers=2, cache_bytes=2**30)
+    first, second = list(kept), list(kept)
+    assert kept.cached is not None and len(serial) == len(first) == len(second) == 3
+    for a, b, c in zip(serial, first, second, strict=True):
+        for key in keys:
+            assert torch.equal(a[key], b[key]) and torch.equal(a[key], c[key]), key
+    raw = sum(batch[key].nbytes for batch in serial for key in keys)
+    assert kept.cached_bytes < (raw / 3 if serial[0][keys[0]].dtype == torch.float32 else raw * 1.1)
+
+
 def test_a_run_that_does_not_learn_says_not_learned_yet_and_eval_marks_trained_episodes(
     reach: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -185,11 +285,20 @@ def test_a_run_that_does_not_learn_says_not_learned_yet_and_eval_marks_trained_e
         log_freq=2,
         batch_size=8,
         **ENV,
-        **{"policy.optimizer_lr": 0.0, "lerobot_local.validation": {"holdout": 0.25, "max_samples": 16}},
+        # a time budget no validation can meet: the floor of 32 of the 64 frames, said and kept
+        **{
+            "policy.optimizer_lr": 0.0,
+            "lerobot_local.validation": {"holdout": 0.25, "max_samples": 64, "time_budget": 1e-6},
+        },
     )
     proc = train(f"--config_path={write_config(tmp_path / 'still.json', config)}", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "validation time budget (0% of the training time): timing one batch of 8" in proc.stderr
+    assert "validating on 32 of the 64 held-out frames for the whole run (the floor of 32" in proc.stderr
     (validation,) = _records(tmp_path / "still", "validation")
+    assert validation["frames"] == 32
+    saved = json.loads((tmp_path / "still/checkpoints/000002/lerobot_local.json").read_text())
+    assert saved["validation"]["max_samples"] == 32  # a resume and lerobot-local eval score the same frames
     assert validation["verdict"]["status"] == "not learned yet", validation["verdict"]
     assert "verdict at step 2: not learned yet" in proc.stderr
     elsewhere = tmp_path / "elsewhere"

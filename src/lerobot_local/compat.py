@@ -758,10 +758,15 @@ def wrap_train_global(train_globals: dict[str, Any], name: str, make_wrapper: An
     train_globals[name] = wrapper
 
 
+# LeRobot's MetricsTracker meters that every supported line logs (0.4-0.6: loss, grdn, lr, updt_s, data_s)
+TRACKER_METERS = ("loss", "grad_norm", "lr", "update_s", "dataloading_s")
+
+
 def tracker_step_metrics(tracker: Any) -> dict[str, float]:
-    """The averaged train metrics LeRobot logs at a log step (loss, grad norm, lr) from its MetricsTracker."""
+    """The averaged train metrics LeRobot logs at a log step (loss, grad norm, lr, update and data-loading
+    seconds) from its MetricsTracker."""
     out = {}
-    for name in ("loss", "grad_norm", "lr"):
+    for name in TRACKER_METERS:
         meter = tracker.metrics.get(name) if isinstance(getattr(tracker, "metrics", None), dict) else None
         if meter is not None and getattr(meter, "count", 0):
             out[name] = float(meter.avg)
@@ -845,6 +850,11 @@ def open_dataset(
 
 def dataset_camera_keys(dataset: Any) -> list[str]:
     return list(dataset.meta.camera_keys)
+
+
+def dataset_video_keys(dataset: Any) -> list[str]:
+    """The camera keys stored as video (decoding them is what data-loader workers are for)."""
+    return list(getattr(dataset.meta, "video_keys", []) or [])
 
 
 def dataset_action_mean(dataset: Any) -> Any:

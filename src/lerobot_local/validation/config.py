@@ -21,10 +21,20 @@ class ValidationSettings:
     episodes: list[int] = field(default_factory=list)
     # Seed of the split (and of the noise of stochastic policies during validation).
     seed: int = 0
-    # Held-out frames evaluated at each validation (evenly spaced over the held-out episodes).
+    # Held-out frames evaluated at each validation (evenly spaced over the held-out episodes). A CPU run's
+    # time budget may lower it at the first validation; the number used is then saved with every checkpoint.
     max_samples: int = 256
     # Batch size of the validation passes (0: the training batch size).
     batch_size: int = 0
+    # Data-loader workers that decode the held-out frames (-1: the training's num_workers when the dataset has
+    # videos, else 0).
+    num_workers: int = -1
+    # Decoded held-out batches kept in memory between validations, in MiB (0: decode at every validation).
+    cache_mb: int = 2048
+    # On a CPU: the share of the training time between validations that one validation may cost (0.05: 5%);
+    # the first validation lowers the number of held-out frames to fit (at least 32), and says so.
+    # 0: no budget.
+    time_budget: float = 0.05
     # Also validate every N training steps between checkpoints (0: only at checkpoints).
     every_n_steps: int = 0
     # Held-out episodes whose predicted vs recorded trajectories are kept for the report's plots.
@@ -44,9 +54,22 @@ class ValidationSettings:
         problems = []
         if not 0 <= self.holdout < 1:
             problems.append(f"holdout={self.holdout} must be a fraction in [0, 1) (e.g. {FLAG}.holdout=0.1)")
-        for name in ("max_samples", "batch_size", "every_n_steps", "plot_episodes", "overfit_checkpoints"):
+        for name in (
+            "max_samples",
+            "batch_size",
+            "cache_mb",
+            "every_n_steps",
+            "plot_episodes",
+            "overfit_checkpoints",
+        ):
             if getattr(self, name) < 0:
                 problems.append(f"{name}={getattr(self, name)} must be >= 0 (e.g. {FLAG}.{name}=0)")
+        if self.num_workers < -1:
+            problems.append(f"num_workers={self.num_workers} must be >= -1 (e.g. {FLAG}.num_workers=-1)")
+        if not 0 <= self.time_budget < 1:
+            problems.append(
+                f"time_budget={self.time_budget} must be a fraction in [0, 1) (e.g. {FLAG}.time_budget=0.05)"
+            )
         if not 0 <= self.beat_margin < 1:
             problems.append(
                 f"beat_margin={self.beat_margin} must be a fraction in [0, 1) (e.g. {FLAG}.beat_margin=0.05)"
