@@ -3,10 +3,14 @@ SHELL := /bin/bash
 LINES ?= 0.4 0.5 0.6
 DEMO_LINE ?= $(shell python3 -c 'import sys; print("0.6" if sys.version_info >= (3, 12) else "0.4")' 2>/dev/null || echo 0.4)
 
-.PHONY: demo test lint compat constraints fixtures bench-sim
+.PHONY: demo shell test lint compat constraints fixtures bench-sim
 
 demo:
 	bash scripts/demo.sh $(DEMO_LINE)
+
+# an interactive shell in the demo's environment (its tools on the PATH)
+shell:
+	bash scripts/demo.sh --shell $(DEMO_LINE)
 
 test:
 	bash scripts/test.sh $(LINES)

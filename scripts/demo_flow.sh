@@ -63,11 +63,13 @@ echo "  metrics (JSON lines) : $work/train/lerobot_local_metrics.jsonl"
 echo "  checkpoints          : $work/train/checkpoints (last -> $(readlink train/checkpoints/last)," \
   "best -> $(readlink train/checkpoints/best), lowest validation loss)"
 echo "  eval report, plots   : $work/eval_report.json, $work/eval_plots/"
+echo "  TensorBoard (live)   : $bin/tensorboard --logdir $work/train"
 echo "  logs                 : $work/{convert,backbone,preflight,train,resume,eval}.log"
 echo "verdict: $(said "verdict at step" resume.log | tail -n 1 | sed 's/^ *verdict at step [0-9]*: //')"
 echo "  (4-6 steps on 4 episodes cannot learn; a real run trains 20k steps: see the README)"
 
 step "next: your own data"
+echo "  (in the demo's environment: the 'source .../bin/activate' line printed last, or 'make shell')"
 echo "  lerobot-local check /path/to/your_dataset_v21"
 echo "  lerobot-convert-local --input=/path/to/your_dataset_v21 --output=data/grasp_v30"
 echo "  lerobot-train --config_path=configs/grasp_smolvla.json --dataset.root=data/grasp_v30"

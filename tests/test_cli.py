@@ -70,3 +70,20 @@ def test_preflight_runs_the_checks_without_training(tmp_path: Path) -> None:
 
 def test_unknown_command_is_a_usage_error() -> None:
     assert run_cli("lerobot-local", "frobnicate").returncode == 2
+
+
+def test_help_names_every_subcommand_and_flag_one_line_each() -> None:
+    from lerobot_local.cli import HELP, SUBCOMMAND_MODULES
+
+    proc = run_cli("lerobot-local", "--help")
+    assert proc.returncode == 0
+    first = proc.stdout.split("usage:")[0]
+    commands = sorted([*HELP, *SUBCOMMAND_MODULES])
+    assert commands == ["check", "doctor", "eval", "preflight", "preset"]
+    for command in commands:  # each named on a line of its own, with what it does
+        assert any(line.strip().startswith(command + " ") for line in first.splitlines()), command
+        sub = run_cli("lerobot-local", command, "--help")
+        assert sub.returncode == 0 and "usage: lerobot-local " + command in sub.stdout, command
+    preset = run_cli("lerobot-local", "preset", "--help").stdout
+    for flag in ("--dataset_root=", "--repo_id=", "--output_dir=", "--job_name=", "--out="):
+        assert any(line.strip().startswith(flag) for line in preset.splitlines()), flag

@@ -208,9 +208,8 @@ def test_v20_source_gets_stats_computed_like_lerobot(copy_dataset, tmp_path: Pat
 
 def test_dry_run_writes_nothing(copy_dataset, tmp_path: Path) -> None:
     src = copy_dataset("v21_video")
-    proc = run_cli(
-        "lerobot-convert-local", f"--input={src}", f"--output={tmp_path / 'out'}", "--dry-run=true"
-    )
+    # a bare switch, as argparse users type it, means =true
+    proc = run_cli("lerobot-convert-local", f"--input={src}", f"--output={tmp_path / 'out'}", "--dry-run")
     assert proc.returncode == 0, proc.stderr
     assert "would convert" in proc.stdout
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))

@@ -247,3 +247,11 @@ def test_help_lists_registered_converters() -> None:
     proc = run_cli("lerobot-convert-local", "--help")
     assert proc.returncode == 0
     assert "local_v21" in proc.stdout and "local_v20" in proc.stdout and "--report_json" in proc.stdout
+    from dataclasses import fields
+
+    from lerobot_local.convert.cli import ConvertCLIConfig
+
+    lines = [line.strip() for line in proc.stdout.splitlines()]
+    for f in fields(ConvertCLIConfig):  # every flag, one line each, with what it does
+        (line,) = [x for x in lines if x.startswith(f"--{f.name}=")]
+        assert len(line.split(maxsplit=1)) == 2, line

@@ -49,13 +49,16 @@ def test_demo_flow_converts_trains_and_resumes(tmp_path: Path) -> None:
     assert "verdict at step 6: not learned yet" in proc.stdout  # 6 steps on 4 episodes cannot learn
     verdict = next(i for i, line in enumerate(out) if line.startswith("verdict: "))
     assert "not learned yet" in out[verdict] and "untrained initialisation" in out[verdict]
-    assert out[-4:] == [
+    assert out[-5:] == [
         "=== next: your own data ===",
+        "  (in the demo's environment: the 'source .../bin/activate' line printed last, or 'make shell')",
         "  lerobot-local check /path/to/your_dataset_v21",
         "  lerobot-convert-local --input=/path/to/your_dataset_v21 --output=data/grasp_v30",
         "  lerobot-train --config_path=configs/grasp_smolvla.json --dataset.root=data/grasp_v30",
     ]
     assert (tmp_path / "train" / "lerobot_local_report.html").is_file()
+    assert list((tmp_path / "train").glob("events.out.tfevents.*"))  # TensorBoard, live during the run
+    assert f"TensorBoard (live)   : {BIN}/tensorboard --logdir {tmp_path}/train" in proc.stdout
     # eval ran from the repo root: the checkpoint's relative dataset.root and backbone resolved as in training
     assert sorted(p.name for p in (tmp_path / "eval_plots").glob("*.png"))  # the held-out episode's plot
     assert "verdict 000006: not learned yet" in (tmp_path / "eval.out").read_text()

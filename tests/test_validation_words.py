@@ -190,12 +190,14 @@ def test_unknown_lerobot_flag_names_the_closest_from_lerobots_own_config_classes
     )
 
 
-def _one_line_before_lerobots_message(stderr: str, expected: str) -> None:
+def _hint_before_and_last(stderr: str, expected: str) -> None:
+    """The hint before the parser's refusal and again as the last line; LeRobot's usage shortened."""
     lines = stderr.splitlines()
     hints = [i for i, line in enumerate(lines) if "lerobot-local: unknown flag" in line]
     refusal = [i for i, line in enumerate(lines) if "error: unrecognized arguments" in line]
-    assert len(hints) == 1 and expected in lines[hints[0]], stderr[-2000:]
-    assert refusal and hints[0] < refusal[0] and "usage: lerobot-train" in stderr  # LeRobot's own message
+    assert len(hints) == 2 and all(expected in lines[i] for i in hints), stderr[-2000:]
+    assert refusal and hints[0] < refusal[0] < hints[1] == len(lines) - 1  # the hint is the last line
+    assert "usage: lerobot-train" in stderr  # LeRobot's own message, shortened below
 
 
 @pytest.mark.slow
@@ -204,8 +206,10 @@ def test_lerobot_train_typos_get_a_did_you_mean_line_and_lerobots_usual_refusal(
     config.write_text('{"dataset": {"repo_id": "local/x", "root": "x"}, "policy": {"type": "act"}}')
     proc = run_cli("lerobot-train", f"--config_path={config}", "--polcy.device=cpu")
     assert proc.returncode == 2
-    _one_line_before_lerobots_message(proc.stderr, "did you mean --policy.device?")
+    _hint_before_and_last(proc.stderr, "did you mean --policy.device?")
+    assert "more lines of LeRobot's usage left out: lerobot-train --help prints them all" in proc.stderr
+    assert len(proc.stderr.split("usage: lerobot-train")[1].splitlines()) < 20  # not hundreds of lines
     proc = run_cli("lerobot-train", f"--config_path={config}", "--lerobot_local.validation.holdot=0.1")
     assert proc.returncode == 2
-    _one_line_before_lerobots_message(proc.stderr, "did you mean --lerobot_local.validation.holdout?")
+    _hint_before_and_last(proc.stderr, "did you mean --lerobot_local.validation.holdout?")
     assert not re.search(r"Traceback", proc.stderr)

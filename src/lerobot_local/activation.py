@@ -142,11 +142,15 @@ def _guard_eval(eval_fn: Any, outer: Any) -> Any:
 def _guard_train(train_fn: Any, outer: Any) -> Any:
     """Wrap LeRobot's ``train``: prepare argv, check the parsed config, hook checkpoints, then train."""
     from lerobot_local.config_file import prepare_argv
-    from lerobot_local.suggest import warn_unknown_train_flags
+    from lerobot_local.suggest import HeldStderr, warn_unknown_train_flags
 
     state: dict[str, Any] = {}
 
     def checked_train(cfg, *args, **kwargs):
+        held = state.pop("held", None)
+        if held is not None:  # LeRobot's parser accepted the command line after all
+            sys.stderr = held.real
+            held.release()
         from lerobot_local.facts import gather_run_facts
         from lerobot_local.runner import install_checkpoint_hook, run_before_train
 
@@ -193,11 +197,25 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
         prepared = prepare_argv(sys.argv[1:])
         for line in prepared.translations:
             logger.info("lerobot-local: %s", line)
-        warn_unknown_train_flags(prepared.argv)  # "did you mean", before LeRobot's parser refuses a flag
+        hints = warn_unknown_train_flags(prepared.argv)  # "did you mean", before LeRobot's parser refuses
         state["settings"] = prepared.settings
         state["argv"] = prepared.argv
-        with argv_as(prepared.argv):
-            return parsed(*args, **kwargs)
+        if hints:  # LeRobot's usage (hundreds of lines) would bury the hint: held, shortened, hint last
+            state["held"] = sys.stderr = HeldStderr(sys.stderr)
+        try:
+            with argv_as(prepared.argv):
+                return parsed(*args, **kwargs)
+        except SystemExit:
+            held = state.pop("held", None)
+            if held is not None:
+                sys.stderr = held.real
+                held.refused(hints)
+            raise
+        finally:
+            held = state.pop("held", None)
+            if held is not None:
+                sys.stderr = held.real
+                held.release()
 
     entry.__lerobot_local__ = True
     return entry

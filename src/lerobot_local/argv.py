@@ -4,8 +4,12 @@ of this package."""
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
+import re
 import sys
+import typing
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -63,3 +67,55 @@ def argv_as(argv: list[str] | tuple[str, ...]) -> Iterator[None]:
         yield
     finally:
         sys.argv = saved
+
+
+SENTENCE_END = r"(?<=\.)(?<!e\.g\.)(?<!i\.e\.)\s"  # a full stop, not the one of "e.g." or "i.e."
+BOOL_WORDS = frozenset({"true", "false", "1", "0", "yes", "no"})
+
+
+def bool_fields(cls: type) -> frozenset[str]:
+    """The names of the boolean fields of a (dataclass) settings class."""
+    return frozenset(n for n, t in typing.get_type_hints(cls).items() if t is bool)
+
+
+def bare_booleans(argv: list[str], names: Collection[str]) -> list[str]:
+    """``argv`` with a bare switch (``--dry_run``, ``--dry-run``, as argparse users type it) read as
+    ``--dry_run=true`` for the boolean flags ``names``; ``--dry_run false`` (a value after a space) is left
+    as it is."""
+    out = []
+    for i, arg in enumerate(argv):
+        name = arg[2:].replace("-", "_") if arg.startswith("--") and "=" not in arg else None
+        following = argv[i + 1].lower() if i + 1 < len(argv) else None
+        if name in names and following not in BOOL_WORDS:
+            arg = f"{arg}=true"
+        out.append(arg)
+    return out
+
+
+def flag_help(cls: type, skip: Collection[str] = ()) -> list[str]:
+    """One line per field of a settings dataclass, ``--name=DEFAULT  what it is``, from the comment written
+    above the field (its first sentence): the --help of a command lists every flag it reads."""
+    defaults = {}
+    for f in dataclasses.fields(cls):
+        if f.name in skip or f.name.startswith("_"):
+            continue
+        if f.default is not dataclasses.MISSING:
+            defaults[f.name] = cli_value(f.default)
+        elif f.default_factory is not dataclasses.MISSING:
+            defaults[f.name] = cli_value(f.default_factory())
+        else:
+            defaults[f.name] = "..."
+    rows, comment = [], []
+    for line in inspect.getsource(cls).splitlines():
+        text = line.strip()
+        if text.startswith("#"):
+            comment.append(text.lstrip("#").strip())
+            continue
+        found = re.match(r"(\w+)\s*:", text)
+        if found and found.group(1) in defaults:
+            said = " ".join(comment)
+            first = re.split(SENTENCE_END, said, maxsplit=1)[0].rstrip(".")
+            rows.append((f"--{found.group(1)}={defaults[found.group(1)]}", first))
+        comment = []
+    width = min(34, max((len(flag) for flag, _ in rows), default=0))
+    return [f"  {flag:<{width}}  {what}".rstrip() for flag, what in rows]

@@ -1,5 +1,10 @@
-"""``lerobot-local``: ``doctor`` (what is installed and active), ``preflight`` (the before-train checks
-without training, same flags as ``lerobot-train``) and ``preset`` (print a train preset as a config file).
+"""``lerobot-local``: five subcommands, one line each (``lerobot-local SUBCOMMAND --help`` for its flags):
+
+  doctor     what is installed and whether lerobot-local is active inside lerobot-train
+  preflight  the before-train checks without training (same flags as lerobot-train)
+  preset     print a train preset as a config file for --config_path
+  check      the dataset checks on a folder alone (v2.0, v2.1 or v3.0), no train config needed
+  eval       score checkpoints on held-out episodes (open loop), or in a simulator (--env.type=...)
 
 Exit codes: 0 ok, 1 a check failed, 2 usage error.
 """
@@ -140,6 +145,27 @@ def preset(argv: list[str]) -> int:
     return 0
 
 
+# --help of the subcommands defined here: usage, then every flag with one line each.
+HELP = {
+    "doctor": """usage: lerobot-local doctor
+  (no flags)  prints the versions, whether lerobot-local is active inside lerobot-train, every plugin""",
+    "preflight": """usage: lerobot-local preflight --config_path=FILE [any lerobot-train flag ...]
+       [--lerobot_local.KEY=VALUE ...]
+  --config_path=FILE          the train config file, as lerobot-train reads it
+  --<lerobot-train flag>=V    any flag of lerobot-train (lerobot-train --help lists them), read the same way
+  --lerobot_local.KEY=VALUE   a lerobot-local setting (the README's settings table lists them all)
+  prints the check table lerobot-train would print before training, and trains nothing""",
+    "preset": """usage: lerobot-local preset NAME --dataset_root=PATH [--repo_id=ID] [--output_dir=DIR]
+       [--job_name=N] [--out=FILE]
+  NAME                 the preset (lerobot-local preset with no NAME lists them)
+  --dataset_root=PATH  the v3.0 dataset folder the config trains on (required)
+  --repo_id=ID         the dataset's repo_id in the config (default local/grasp)
+  --output_dir=DIR     the run's output folder (default: LeRobot's outputs/train/...)
+  --job_name=N         the run's job name
+  --out=FILE           write the config here instead of printing it""",
+}
+
+
 # Subcommands with a module of their own (each has ``main(argv: list[str]) -> int`` and its own --help).
 SUBCOMMAND_MODULES: dict[str, str] = {
     "eval": "lerobot_local.validation.eval_cli",
@@ -162,6 +188,9 @@ def _dispatch(argv: list[str]) -> int:
         print(__doc__.strip() + "\n\n" + USAGE)
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
+    if command in HELP and any(a in ("-h", "--help") for a in rest):
+        print(HELP[command])
+        return 0
     if command == "doctor":
         return doctor()
     if command == "preflight":

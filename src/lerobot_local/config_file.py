@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -180,9 +181,13 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
             changed = True
         if changed:
             rest, _ = _with_config_copy(rest, config_path, data)
-    warn_unknown_local_flags(ours)  # a "did you mean" line before the settings parser's own message
+    hints = warn_unknown_local_flags(ours)  # a "did you mean" line before the settings parser's message
     try:
         settings = parse_settings(section, ours)
+    except SystemExit:
+        for hint in hints:  # and again after it, last, where it is seen
+            print(hint, file=sys.stderr)
+        raise
     except Exception as exc:  # a setting's own check (__post_init__) arrives wrapped by draccus
         cause = _own_check(exc)
         if cause is None:

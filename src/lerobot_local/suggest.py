@@ -1,12 +1,15 @@
 """Did you mean: one line naming the closest valid flag(s) when ``lerobot-train`` (with lerobot-local
 active) or lerobot-local's own ``--lerobot_local.*`` settings get a flag they do not know. The line comes
-before the parser's own message, which is left as it is (the parser still refuses the flag)."""
+before the parser's own message and again after it, last, where it is seen: LeRobot's usage (hundreds of
+lines) is shortened to its first lines (the parser still refuses the flag)."""
 
 from __future__ import annotations
 
 import difflib
+import io
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from lerobot_local import compat
 from lerobot_local.settings import SECTION, LocalSettings
@@ -15,6 +18,7 @@ logger = logging.getLogger("lerobot_local")
 MAX_SUGGESTIONS = 3
 CUTOFF = 0.6
 TIE = 0.02  # a second suggestion only when it is this close to the best one
+USAGE_LINES_KEPT = 6  # of LeRobot's usage when it refuses a flag that has a suggestion
 
 
 def flag_names(argv: Iterable[str]) -> list[str]:
@@ -77,3 +81,64 @@ def warn_unknown_train_flags(argv: Iterable[str]) -> list[str]:
     for text in lines:
         logger.error(text)
     return lines
+
+
+class HeldStderr(io.TextIOBase):
+    """``sys.stderr`` held back while LeRobot's parser reads a command line that holds an unknown flag, so
+    that the "did you mean" line can come last, after a shortened usage; once released it writes through (a
+    handler that kept a reference to it loses nothing)."""
+
+    def __init__(self, real: Any) -> None:
+        super().__init__()
+        self.real = real
+        self.held: list[str] | None = []
+
+    def write(self, text: str) -> int:
+        if self.held is None:
+            return self.real.write(text)
+        self.held.append(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self.held is None:
+            self.real.flush()
+
+    def isatty(self) -> bool:
+        return self.real.isatty()
+
+    def fileno(self) -> int:
+        return self.real.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.real, "encoding", "utf-8")
+
+    def release(self) -> str:
+        """Write what was held, as it was (the parser accepted the command line); return it."""
+        text = "".join(self.held or [])
+        self.held = None
+        self.real.write(text)
+        return text
+
+    def refused(self, hints: list[str]) -> None:
+        """The parser refused the command line: what was held with LeRobot's usage shortened, then the hints,
+        last, where they are seen."""
+        text = "".join(self.held or [])
+        self.held = None
+        self.real.write(shorten_usage(text))
+        for hint in hints:
+            self.real.write(hint + "\n")
+        self.real.flush()
+
+
+def shorten_usage(text: str, keep: int = USAGE_LINES_KEPT) -> str:
+    """``text`` with an argparse usage block (from ``usage:`` to the ``error:`` line) cut to its first
+    ``keep`` lines and a line saying how many were left out."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, x in enumerate(lines) if x.lstrip().startswith("usage:")), None)
+    end = next((i for i, x in enumerate(lines) if ": error:" in x and (start is None or i > start)), None)
+    if start is None or end is None or end - start <= keep:
+        return text
+    cut = end - start - keep
+    note = f"  ... ({cut} more lines of LeRobot's usage left out: lerobot-train --help prints them all)\n"
+    return "".join([*lines[: start + keep], note, *lines[end:]])

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import draccus
 
+from lerobot_local.argv import bare_booleans, bool_fields, flag_help
 from lerobot_local.convert.errors import ConversionError
 from lerobot_local.convert.run import ConvertJob, UsageError
 from lerobot_local.convert.writer import WriteOptions
@@ -79,7 +80,11 @@ def _help_text() -> str:
         "are problems too, unless --allow_value_errors=true. A v3.0 dataset is re-written with recomputed",
         "stats by --converter=local_v30_restats --stats=recompute (a new copy; the input is never changed).",
         "",
-        "Dashes or underscores both work (--dry-run = --dry_run). Converters registered:",
+        "Flags (dashes or underscores both work: --dry-run = --dry_run; a bare switch means =true: "
+        "--dry_run = --dry_run=true):",
+        *flag_help(ConvertCLIConfig),
+        "",
+        "Converters registered:",
     ]
     for name, cls in known_converters().items():
         source = origin(ConverterConfig, name)
@@ -100,7 +105,8 @@ def _normalise(argv: list[str]) -> list[str]:
 
 def parse_args(argv: list[str]) -> ConvertCLIConfig:
     try:
-        cfg = draccus.parse(ConvertCLIConfig, args=_normalise(argv))
+        args = bare_booleans(_normalise(argv), bool_fields(ConvertCLIConfig))  # --dry_run = --dry_run=true
+        cfg = draccus.parse(ConvertCLIConfig, args=args)
     except SystemExit as exc:
         raise UsageError("invalid arguments; run 'lerobot-convert-local --help'") from exc
     except Exception as exc:  # draccus' DecodingError: a value of the wrong type, e.g. --episodes=5
