@@ -478,7 +478,69 @@ def missing_video(d: Damaged) -> Expect | None:
     return _video_damage(lambda p: p.unlink())(d)
 
 
+def radians_to_degrees(d: Damaged) -> Expect | None:
+    """One joint of one episode's state written in degrees (x57.3) where the others are in radians (or
+    a degree joint x57.3 again): found by the episode against the others, stats recomputed."""
+    if len(d.episodes) < 4:
+        return None  # an episode is told from the others when there are at least 3 others
+    e, j = _ep(d), d.joint()
+    d.edit(e, d.state, lambda a: a.__setitem__((slice(None), j), a[:, j] * 57.29578))
+    return Expect("values:units", "error", e, None, d.names[j], "convert that joint of the episode back")
+
+
+def state_action_swapped(d: Damaged) -> Expect | None:
+    """State and action swapped in one episode: the action follows the state there."""
+    e = _ep(d)
+    path = d.file_of(e)
+    state, action = d.array(path, d.state), d.array(path, d.action)
+    if state.shape != action.shape or len(d.episodes) < 4:
+        return None
+    rows = d.rows(e)
+    state[rows], action[rows] = action[rows].copy(), state[rows].copy()
+    d.set_array(path, d.state, state)
+    d.set_array(path, d.action, action)
+    # the swapped episode may also show a joint off the others (said as units): allowed beside it
+    return Expect(
+        "values:swapped",
+        "warning",
+        e,
+        None,
+        None,
+        "swap observation.state and action back",
+        allow=("values:units",),
+    )
+
+
+def pinned_command(d: Damaged) -> Expect | None:
+    """The Koch: a joint's command clipped at a limit 5% of its range past the lowest reading, in every
+    episode's lowest 10% of frames."""
+    j = d.joint()
+    x, _ = d._all(d.state)
+    a, _ = d._all(d.action)
+    if np.ptp(a[:, j]) == 0:
+        return None  # that joint is never commanded (a constant action)
+    limit = float(min(x[:, j].min(), a[:, j].min()) - 0.05 * np.ptp(x[:, j]))
+    cut = float(np.quantile(a[:, j], 0.1))
+    for e in d.episodes:
+        d.edit(e, d.action, lambda v: v.__setitem__((v[:, j] <= cut, j), limit))
+    return Expect("values:pinned_command", "warning", None, None, d.names[j], "calibration")
+
+
+def unknown_task_index(d: Damaged) -> Expect:
+    """An episode whose task_index names no task: LeRobot raises 'No task string found'."""
+    e = _ep(d)
+    path = d.file_of(e)
+    tasks = d.array(path, "task_index")
+    tasks[d.rows(e)] = 7
+    d.set_array(path, "task_index", tasks)
+    return Expect("tasks", "error", e, None, None, "add the missing task")
+
+
 DAMAGES: dict[str, Callable[[Damaged], Expect | None]] = {
+    "one joint of one episode in degrees": radians_to_degrees,
+    "state and action swapped in one episode": state_action_swapped,
+    "a command pinned at a limit the arm never reaches": pinned_command,
+    "an unknown task_index": unknown_task_index,
     "NaN in an action": nan_in_action,
     "Inf in the state": inf_in_state,
     "a joint constant over the dataset": joint_constant_over_dataset,

@@ -239,3 +239,31 @@ def episodes_table(root: Path, columns: list[str] | None = None) -> Any:
     files = sorted(root.glob(EPISODES_GLOB))
     tables = [pq.read_table(f, columns=columns) for f in files]
     return pa.concat_tables(tables) if tables else None
+
+
+def task_indices(root: Path) -> set[int] | None:
+    """The task_index values meta/tasks.parquet of a v3.0 dataset defines (None when it cannot be read)."""
+    path = root / TASKS_PATH
+    try:
+        column = pq.read_table(path, columns=["task_index"])["task_index"]
+        return {int(v) for v in column.to_pylist() if v is not None}
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return None
+
+
+def video_paths(root: Path, info: dict[str, Any], key: str) -> list[Path]:
+    """The video files of camera ``key`` of a v3.0 dataset, each once, in episode order ([] when
+    meta/episodes does not say)."""
+    columns = [f"videos/{key}/chunk_index", f"videos/{key}/file_index"]
+    try:
+        table = episodes_table(root, columns=columns)
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return []
+    if table is None:
+        return []
+    paths: list[Path] = []
+    for row in table.to_pylist():
+        path = root / video_file(info, key, row)
+        if path not in paths:
+            paths.append(path)
+    return paths

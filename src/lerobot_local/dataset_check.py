@@ -22,6 +22,7 @@ import draccus
 
 from lerobot_local import compat
 from lerobot_local.checks.dataset import convert_command
+from lerobot_local.convert.scan import ROW_FLAGS
 from lerobot_local.dataset import V2X
 from lerobot_local.dataset_frames import write_frames
 from lerobot_local.facts import DatasetFacts, gather_dataset_facts
@@ -139,12 +140,27 @@ def all_episodes(dataset: DatasetFacts) -> list[int]:
     return []
 
 
-def exclusion_flag(dataset: DatasetFacts, flagged: list[int], keep: list[int]) -> str | None:
-    """The flag that leaves the flagged episodes out (None when nothing, or everything, is flagged)."""
+def converter_flags(results: list[CheckResult]) -> list[str]:
+    """The converter flags that fix some rows (``--retime=true``, ``--stats=recompute``, ...), each once."""
+    flags = [ROW_FLAGS[r.name] for r in results if r.severity in ("warning", "error") and r.name in ROW_FLAGS]
+    flags += [f for r in results if r.severity in ("warning", "error") for f in _row_flags(r)]
+    return list(dict.fromkeys(flags))
+
+
+def _row_flags(row: CheckResult) -> list[str]:
+    """A flag a row's fix names for the conversion itself (``--drop_features=...``)."""
+    return [word.rstrip(".;,)") for word in row.fix.split() if word.startswith("--drop_features=")]
+
+
+def exclusion_flag(
+    dataset: DatasetFacts, flagged: list[int], keep: list[int], flags: list[str] | None = None
+) -> str | None:
+    """The command that leaves the flagged episodes out, with the converter flags that fix the other rows
+    (None when nothing is to be done, or every episode is flagged)."""
+    if dataset.version in V2X and (flags or (flagged and keep)):
+        return convert_command(dataset.root, flagged if keep else None, flags) if keep else None
     if not flagged or not keep:
         return None
-    if dataset.version in V2X:
-        return convert_command(dataset.root, flagged)
     return "--dataset.episodes=[" + ",".join(str(e) for e in keep) + "]"
 
 
@@ -156,10 +172,14 @@ def run_check(cfg: CheckConfig) -> CheckReport:
     report = CheckReport(
         path=str(root), version=dataset.version, results=run_dataset_checks(dataset, cfg.settings())
     )
-    report.flagged_episodes = flagged_episodes(report.results)
+    flags = converter_flags(report.results) if dataset.version in V2X else []
+    # a row a converter flag fixes flags no episode to leave out
+    report.flagged_episodes = flagged_episodes(
+        [r for r in report.results if not (flags and (r.name in ROW_FLAGS or _row_flags(r)))]
+    )
     episodes = all_episodes(dataset)
     report.keep_episodes = [e for e in episodes if e not in set(report.flagged_episodes)]
-    report.flag = exclusion_flag(dataset, report.flagged_episodes, report.keep_episodes)
+    report.flag = exclusion_flag(dataset, report.flagged_episodes, report.keep_episodes, flags)
     readable = dataset.local is not None or dataset.source is not None
     if cfg.frames_dir is not None and readable:
         written, problems = write_frames(root, dataset.info, Path(cfg.frames_dir), cfg.frames_per_camera)
@@ -175,7 +195,7 @@ def run_check(cfg: CheckConfig) -> CheckReport:
 def _episodes_line(report: CheckReport) -> str | None:
     flagged = report.flagged_episodes
     if not flagged:
-        return None
+        return f"to convert with the fixes above: {report.flag}" if report.flag else None
     if report.flag is None:
         return (
             f"every episode ({len(flagged)}) has findings, so leaving them out would leave nothing: "

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from lerobot_local.convert.errors import ConversionProblems, Problem
-from lerobot_local.convert.scan import CLOCK, GAPS, scan_source
+from lerobot_local.convert.scan import CLOCK, scan_source
 from lerobot_local.dataset import (
     DATA_GLOB,
     EPISODES_DIR,
@@ -40,14 +40,16 @@ from lerobot_local.settings import LocalSettings
 
 NAME = "dataset"
 MAX_SHOWN = 3
-TIMESTAMP_GROUPS = (CLOCK, GAPS)
+TIMESTAMP_GROUPS = (CLOCK,)
 TIMESTAMP_TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s
 
 
-def convert_command(root: Path, exclude: list[int] | None = None) -> str:
-    """The ``lerobot-convert-local`` command that converts the v2.x folder ``root`` beside itself."""
+def convert_command(root: Path, exclude: list[int] | None = None, flags: list[str] | None = None) -> str:
+    """The ``lerobot-convert-local`` command that converts the v2.x folder ``root`` beside itself (leaving
+    ``exclude`` out, with the ``flags`` that fix the rest)."""
     out = root.with_name(root.name + "_v30")
     flag = f" --exclude_episodes=[{','.join(str(e) for e in exclude)}]" if exclude else ""
+    flag += "".join(f" {f}" for f in flags or [])
     return f"lerobot-convert-local --input={shlex.quote(str(root))} --output={shlex.quote(str(out))}{flag}"
 
 

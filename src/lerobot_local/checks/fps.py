@@ -8,13 +8,14 @@ from typing import Any
 
 from lerobot_local.checks.dataset import convert_command
 from lerobot_local.checks.values import train_without
-from lerobot_local.dataset import INFO_PATH, LocalDataset, data_files, episodes_table
+from lerobot_local.dataset import INFO_PATH, LocalDataset, data_files, episodes_table, video_paths
 from lerobot_local.facts import DatasetFacts, RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
 from lerobot_local.settings import LocalSettings
 from lerobot_local.values.data import read_timing
-from lerobot_local.values.timing import check_timing, timing_results
+from lerobot_local.values.timing import FPS as FPS_WRONG
+from lerobot_local.values.timing import TIMESTAMPS, check_timing, timing_results
 
 NAME = "fps"
 
@@ -87,7 +88,39 @@ def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) 
             return f"convert without them: {convert_command(src.root, episodes)}"
 
     data = read_timing(dataset.root, info, files)  # the dataset check compares the video streams
-    return timing_results(data, check_timing(data), exclude, settings.values.max_listed)
+    findings = check_timing(data)
+    if any(f.check in (FPS_WRONG, TIMESTAMPS) and f.episode is None for f in findings):
+        # no episode steps by 1/fps: the videos say whether the fps or the timestamps are wrong
+        findings = check_timing(data, video_fps=video_rate(dataset))
+    return timing_results(data, findings, exclude, settings.values.max_listed)
+
+
+def video_rate(dataset: DatasetFacts) -> float | None:
+    """Frames per second of the dataset's first readable video stream (its frame count over its
+    duration), None without videos."""
+    import av  # PyAV: only when the timestamps disagree with info.json's fps
+
+    features = (dataset.info or {}).get("features") or {}
+    keys = [k for k, f in features.items() if isinstance(f, dict) and f.get("dtype") == "video"]
+    if not keys:
+        return None
+    if dataset.source is not None:
+        src = dataset.source
+        paths = [src.video_file(keys[0], ep.index) for ep in src.episodes[:3]]
+    else:
+        paths = video_paths(dataset.root, dataset.info or {}, keys[0])[:3]
+    for path in paths:
+        try:
+            with av.open(str(path)) as container:
+                stream = container.streams.video[0]
+                frames = sum(1 for p in container.demux(stream) if p.pts is not None)
+                if stream.duration and stream.time_base and frames > 1:
+                    return frames / float(stream.duration * stream.time_base)
+                if stream.average_rate:
+                    return float(stream.average_rate)
+        except (OSError, ValueError, IndexError, av.error.FFmpegError):
+            continue
+    return None
 
 
 @hookimpl

@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local.convert.errors import ConversionError, ConversionProblems, Problem
-from lerobot_local.convert.scan import CLOCK, GAPS, GROUP_FLAGS, scan_source
+from lerobot_local.convert.scan import CLOCK, GROUP_FLAGS, scan_source
 from lerobot_local.convert.source import SourceDataset, read_source
 from lerobot_local.convert.values import dataset_check_rows
 from lerobot_local.convert.writer import WriteOptions, plan_tasks, write_dataset
 
 logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 TMP_SUFFIX = ".lerobot-local-tmp"
-TIMESTAMP_GROUPS = (CLOCK, GAPS)
+TIMESTAMP_GROUPS = (CLOCK,)
 OLD_SUFFIX = ".lerobot-local-old"
 
 
@@ -286,6 +286,9 @@ def find_problems(
             allow_value_errors=job.allow_value_errors,
             timestamps_reported=any(p.group in TIMESTAMP_GROUPS for p in problems),
         )
+        if rows.errors and not deep:  # refused by a check row: the deep scan lists the streams' problems too
+            found.warnings.clear()
+            problems = _scan(job, src, True, found)
         problems += rows.errors
         found.value_errors += rows.allowed
         found.warnings += rows.warnings

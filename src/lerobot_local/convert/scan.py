@@ -21,7 +21,6 @@ from tqdm import tqdm
 from lerobot_local.convert.columns import data_columns, declared_width, plan_columns, ragged
 from lerobot_local.convert.errors import ConversionError, Problem
 from lerobot_local.convert.source import STATS_GROUP, SourceDataset, SourceEpisode
-from lerobot_local.convert.timing import timing_issue
 from lerobot_local.dataset import EPISODES_STATS_JSONL
 
 MISSING = "missing files"
@@ -30,7 +29,6 @@ LENGTHS = "episode lengths"
 COLUMNS = "columns"
 VIDEO = "video streams"
 STATS = STATS_GROUP
-GAPS = "timestamp gaps"
 CLOCK = "timestamps"  # rows off k / fps without a gap: --retime=true is the fix
 BLACK = "black camera"
 RETIME_FIX = (
@@ -38,7 +36,14 @@ RETIME_FIX = (
     "is not changed) and reports how far each episode's timestamps moved"
 )
 # the flag that makes a group's problems go away (the others need the episode left out or the file restored)
-GROUP_FLAGS = {STATS: "--stats=recompute", CLOCK: "--retime=true"}
+# the converter flag that fixes a check row (`lerobot-local check` adds it to the command it prints instead
+# of leaving the row's episodes out); a row reaches the conversion as the group "check NAME" (convert.values)
+ROW_FLAGS = {"fps:timestamps": "--retime=true", "values:stats": "--stats=recompute"}
+GROUP_FLAGS = {
+    STATS: "--stats=recompute",
+    CLOCK: "--retime=true",
+    **{f"check {name}": flag for name, flag in ROW_FLAGS.items()},
+}
 
 
 def scan_source(
@@ -184,56 +189,20 @@ def _scan_indices(
                 ep.index,
             )
         )
-    tasks = _numbers(table, "task_index")
-    if tasks is not None:
-        unknown = ~np.isin(tasks, np.asarray(sorted(src.tasks), dtype=np.float64))
-        if unknown.any():
-            problems.append(
-                _problem(
-                    COLUMNS,
-                    path,
-                    f"uses task_index {tasks[unknown][0]}, which meta/tasks.jsonl does not define",
-                    "add the task to meta/tasks.jsonl or fix the task_index column",
-                    ep.index,
-                )
-            )
     if retime or "timestamp" not in table.column_names:
         return problems
-    stamps = _numbers(table, "timestamp")
-    issue = timing_issue(stamps, src.fps) if stamps is not None else None
-    if stamps is None:
+    if _numbers(table, "timestamp") is None:
         problems.append(
             _problem(
-                COLUMNS,
+                CLOCK,
                 path,
                 f"column timestamp holds {table['timestamp'].type} values or nulls, not seconds",
                 RETIME_FIX,
                 ep.index,
             )
         )
-    elif issue is not None and issue.kind == "gap":
-        problems.append(
-            _problem(
-                GAPS,
-                path,
-                f"episode {ep.index}: {issue.message}; LeRobot's loader would reject or mis-read the frames "
-                "from there on (FrameTimestampError)",
-                f"leave the episode out (--exclude_episodes=[{ep.index}]) or re-record it; only if the "
-                "frames were captured evenly and just the clock jumped, --retime=true",
-                ep.index,
-            )
-        )
-    elif issue is not None:
-        problems.append(
-            _problem(
-                CLOCK,
-                path,
-                f"episode {ep.index}: {issue.message}; LeRobot's loader would reject those frames "
-                "(FrameTimestampError)",
-                RETIME_FIX,
-                ep.index,
-            )
-        )
+    # timestamps off k / fps are the fps check's to diagnose (lerobot_local.values.timing, one place):
+    # its row, with its fix, reaches the conversion through convert.values
     return problems
 
 

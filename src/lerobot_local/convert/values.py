@@ -82,4 +82,5 @@ def _as_problem(src: SourceDataset, row: CheckResult, value_error: bool) -> Prob
     group = STATS_GROUP if row.name == STATS_ROW else f"check {row.name}"
     message = row.message.rstrip(".")
     problem = f"{row.name} {row.severity.upper()}: {message}"  # the row as lerobot-local check shows it
-    return Problem(group, ConversionError(None, problem, fix), None, episodes)
+    named = next((d.get("file") for d in row.details if isinstance(d, dict) and d.get("file")), None)
+    return Problem(group, ConversionError(src.root / named if named else None, problem, fix), None, episodes)

@@ -18,6 +18,7 @@ wraps), a joint pinned at its limit while its action moves on, a gripper that ne
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -38,10 +39,17 @@ SATURATION = "values:saturation"
 GRIPPER = "values:gripper"
 STATS = "values:stats"
 RATE = "values:rate"  # information: a sensor streamed at a sub-rate
+UNITS = "values:units"  # one episode's joint on another scale or offset than in the other episodes
+SWAPPED = "values:swapped"  # state and action swapped in an episode (the action no longer leads)
+PINNED = "values:pinned_command"  # an action held at a value its state never reaches
+WIDTHS = "values:widths"  # information: action and state of different widths (what is not compared)
 ALL_CHECKS = (
     NAN,
     CONSTANT,
     STATS,
+    UNITS,
+    SWAPPED,
+    PINNED,
     FROZEN_STATE,
     FROZEN_JOINT,
     FROZEN_FRAMES,
@@ -50,6 +58,7 @@ ALL_CHECKS = (
     SATURATION,
     GRIPPER,
     RATE,
+    WIDTHS,
 )
 MAX_FINDINGS_PER_CHECK = 1000  # bounds time and report size on a badly broken dataset
 DATASET_SHARE = 0.75  # a warning in this share of the episodes (or more) is the recording's, said once
@@ -74,7 +83,15 @@ FIXES = {
     "the episode(s)",
     GRIPPER: "check that the gripper is recorded (and which index it has) and drop the episode(s)",
     RATE: "",
+    UNITS: "convert that joint of the episode back to the unit of the others (or drop the episode); the "
+    "stats and every normalised value of the joint are skewed by it",
+    SWAPPED: "swap observation.state and action back in the episode(s) (or drop them): the policy would "
+    "learn the robot's reading as the command there",
+    PINNED: "check the joint's calibration/limits (the command sits at a value the arm never reaches) and "
+    "clip or re-record; the policy learns to command that limit",
+    WIDTHS: "",
 }
+VELOCITY_WORDS = ("vel", "velocity", "speed", "qd", "dq", "omega")
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,7 @@ class Finding:
     first_frame: int | None = None
     last_frame: int | None = None
     file: str | None = None
+    fix: str | None = None  # a fix of this finding's own (else the check's)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,7 +195,15 @@ def scan(data: ValueData, ctx: ScanContext) -> list[Finding]:
         if key in STATE_KEYS or key.startswith("observation.state"):
             warnings += _saturation(data, key, joints, starts, ends, s, ctx)
     warnings += _gripper(data, joints, starts, ends, ctx)
+    swapped = _swapped(data, joints, starts, ends)
+    # an episode whose state and action are swapped shows each on the other's scale: said as the swap
+    warnings += [f for f in _units(data, joints, starts) if f.episode not in {w.episode for w in swapped}]
+    warnings += swapped
+    warnings += _pinned(data, joints, starts, ctx)
+    findings += [f for f in warnings if f.check == UNITS and f.severity == "error"]
+    warnings = [f for f in warnings if not (f.check == UNITS and f.severity == "error")]
     findings += _dataset_level(data, warnings, len(starts))
+    findings += _widths(data, joints)
     findings += _rates(data, joints)
     return findings
 
@@ -500,8 +526,8 @@ def _jumps(
             ):
                 reported.append((r, int(idx[nxt]) + 1, size, "spike"))
                 skip = nxt
-            elif size > other[e, j]:
-                reported.append((r, r + 1, size, "shift"))
+            elif size > other[e, j] and not is_velocity(data.names[key][j]):
+                reported.append((r, r + 1, size, "shift"))  # a velocity's level change is its ramp
         by_episode: dict[int, list[tuple[int, int, float, str]]] = {}
         for item in reported:
             by_episode.setdefault(int(episode_pos[item[0]]), []).append(item)
@@ -782,3 +808,200 @@ def _compare_stat(
             )
         )
     return out
+
+
+def is_velocity(name: str) -> bool:
+    """A channel whose name says it is a velocity (``joint_4_vel``, ``left.velocity``, ``dq3``): it ramps and
+    returns to 0, so a level change is motion, not an encoder wrap."""
+    words = [w for w in re.split(r"[^a-z0-9]+", name.lower()) if w]
+    return any(w in VELOCITY_WORDS or w.rstrip("0123456789") in VELOCITY_WORDS for w in words)
+
+
+def _loo(values: np.ndarray, largest: bool) -> np.ndarray:
+    """(E, D): for each episode, the max (or min) of ``values`` over the OTHER episodes."""
+    order = np.sort(values, axis=0)
+    if not largest:
+        order = order[::-1]
+    top1, top2 = order[-1], order[-2]
+    return np.where(values == top1[None, :], top2[None, :], top1[None, :])
+
+
+def _units(data: ValueData, joints: dict[str, _Joint], starts: np.ndarray) -> list[Finding]:
+    """One episode's joint on another scale (radians as degrees: x57.3) or offset than in every other
+    episode: its middle 90% lies outside what the joint reaches in all the others, and (for a scale) it
+    spans many times the others' usual travel. Robust per-episode quantiles against the other episodes, so
+    stale or recomputed stats do not matter."""
+    n_ep = len(starts)
+    if n_ep < 4:
+        return []
+    findings = []
+    kinds: dict[tuple[str, int, int], str] = {}
+    for key in _robot_keys(joints):
+        jt = joints[key]
+        q = np.stack(
+            [np.quantile(seg, [0.05, 0.95], axis=0) for seg in np.split(jt.x, starts[1:], axis=0)]
+        )  # (E, 2, D)
+        lo, hi = q[:, 0], q[:, 1]
+        width = hi - lo
+        others_max = _loo(jt.emax, True)
+        others_min = _loo(jt.emin, False)
+        envelope = np.maximum(others_max - others_min, jt.floor[None, :])
+        usual = np.stack([np.median(np.delete(width, e, axis=0), axis=0) for e in range(n_ep)])
+        usual = np.maximum(usual, jt.floor[None, :])
+        above = lo > others_max + 0.25 * envelope
+        below = hi < others_min - 0.25 * envelope
+        ratio = np.maximum(width, jt.floor[None, :]) / usual
+        scaled = (ratio > 8) & ((jt.emax > others_max + envelope) | (jt.emin < others_min - envelope))
+        for e, j in zip(*np.nonzero((above | below | scaled) & (jt.rng > 0)[None, :]), strict=True):
+            a, b = int(starts[e]), int(starts[e + 1] - 1 if e + 1 < n_ep else data.frames - 1)
+            name = data.names[key][j]
+            if scaled[e, j]:
+                r = float(ratio[e, j])
+                hint = " (radians recorded as degrees?)" if 40 < r < 80 else ""
+                what = (
+                    f"spans {r:.3g} times its usual travel ({width[e, j]:.4g} vs {usual[e, j]:.4g} in the "
+                    f"other episodes) and reaches {jt.emin[e, j]:.4g}..{jt.emax[e, j]:.4g}, far outside "
+                    f"{others_min[e, j]:.4g}..{others_max[e, j]:.4g} of every other episode: "
+                    f"another scale{hint}"
+                )
+                severity = "error" if r > 20 else "warning"
+            else:
+                what = (
+                    f"sits at {lo[e, j]:.4g}..{hi[e, j]:.4g} (90% of its frames), outside "
+                    f"{others_min[e, j]:.4g}..{others_max[e, j]:.4g} where it moves in every other episode: "
+                    "an offset (recalibrated, or another zero)"
+                )
+                severity = "warning"
+            findings.append(_finding(data, UNITS, severity, key, int(j), a, b, what))
+            kinds[(key, int(e), int(j))] = "scale" if scaled[e, j] else "offset"
+            if not is_velocity(name) and len(findings) >= MAX_FINDINGS_PER_CHECK:
+                break
+    # the action-vs-state relation: an offset that the joint's command and reading share in the episode is
+    # where the arm went (a real pose), not a recorder's change of zero; a 10x scale is never a pose
+    pair = _state_action(joints)
+    if pair is None or joints[pair[0]].x.shape[1] != joints[pair[1]].x.shape[1]:
+        return findings
+    other = {pair[0]: pair[1], pair[1]: pair[0]}
+    keep = []
+    for f, ((key, e, j), kind) in zip(findings, kinds.items(), strict=True):
+        if kind == "offset" and kinds.get((other.get(key, ""), e, j)) == "offset":
+            continue
+        keep.append(f)
+    return keep
+
+
+def _state_action(joints: dict[str, _Joint]) -> tuple[str, str] | None:
+    state = next((k for k in (*STATE_KEYS,) if k in joints), None)
+    if state is None:
+        state = next((k for k in joints if k.startswith("observation.state")), None)
+    action = next((a for a in ACTION_KEYS if a in joints), None)
+    return (state, action) if state and action else None
+
+
+def _swapped(
+    data: ValueData, joints: dict[str, _Joint], starts: np.ndarray, ends: np.ndarray
+) -> list[Finding]:
+    """An episode whose state leads its action, while in the other episodes the action (the command) leads
+    the state (the robot follows): state and action were swapped there. Measured on the frame-to-frame
+    changes, lagged 1..K frames both ways, summed over the joints that move."""
+    pair = _state_action(joints)
+    if pair is None or len(starts) < 4:
+        return []
+    state, action = pair
+    s_x, a_x = joints[state].x, joints[action].x
+    if s_x.shape[1] != a_x.shape[1]:
+        return []
+    k_max = max(2, round(0.2 * data.fps))
+    lead = np.full(len(starts), np.nan)
+    for e, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        if b - a < 4 * k_max:
+            continue
+        ds, da = np.diff(s_x[a:b], axis=0), np.diff(a_x[a:b], axis=0)
+        moving = (ds.std(0) > 0) & (da.std(0) > 0)
+        if not moving.any():
+            continue
+        ds = (ds[:, moving] - ds[:, moving].mean(0)) / ds[:, moving].std(0)
+        da = (da[:, moving] - da[:, moving].mean(0)) / da[:, moving].std(0)
+        forward = sum(float(np.mean(da[:-k] * ds[k:])) for k in range(1, k_max + 1))
+        backward = sum(float(np.mean(ds[:-k] * da[k:])) for k in range(1, k_max + 1))
+        lead[e] = forward - backward
+    known = np.isfinite(lead)
+    if known.sum() < 4:
+        return []
+    typical = float(np.median(lead[known]))
+    if typical <= 0 or np.mean(lead[known] > 0) < DATASET_SHARE:
+        return []  # no clear "the action leads" in this recording: nothing to compare with
+    findings = []
+    for e in np.flatnonzero(known & (lead < -0.5 * typical)):
+        what = (
+            f"follows {state} instead of leading it (lead {lead[e]:+.2f}, {typical:+.2f} in a typical "
+            f"episode where the command leads the robot): {state} and {action} look swapped in this episode"
+        )
+        findings.append(
+            _finding(data, SWAPPED, "warning", action, None, int(starts[e]), int(ends[e] - 1), what)
+        )
+    return findings
+
+
+def _pinned(
+    data: ValueData, joints: dict[str, _Joint], starts: np.ndarray, ctx: ScanContext
+) -> list[Finding]:
+    """An action joint held exactly at its dataset min (or max) in many frames while its state never gets
+    there: the command is clipped at a limit the arm does not reach (a calibration mismatch); grippers,
+    which are commanded past the object they hold, are exempt."""
+    pair = _state_action(joints)
+    if pair is None:
+        return []
+    state, action = pair
+    st, ac = joints[state], joints[action]
+    if st.x.shape[1] != ac.x.shape[1]:
+        return []
+    grippers = set(_gripper_joints(data, action, ctx)) | set(_gripper_joints(data, state, ctx))
+    episode_pos = np.searchsorted(starts, np.arange(ac.x.shape[0]), side="right") - 1
+    findings = []
+    for j in np.flatnonzero((ac.rng > 0) & (st.rng > 0)):
+        if j in grippers or "gripper" in data.names[action][j].lower():
+            continue
+        for bound, gap, label in (
+            (ac.mn[j], st.mn[j] - ac.mn[j], "minimum"),
+            (ac.mx[j], ac.mx[j] - st.mx[j], "maximum"),
+        ):
+            at = ac.x[:, j] == bound
+            share = float(at.mean())
+            if share < 0.01 or at.sum() < 5 or gap <= max(st.floor[j], 0.02 * st.rng[j]):
+                continue
+            if gap > 0.25 * st.rng[j]:
+                continue  # far from anything the joint reads: a grasp (the fingers stop at the object)
+            rows = np.flatnonzero(at)
+            held = st.x[rows, j]
+            if np.quantile(held, 0.95) - np.quantile(held, 0.05) <= 0.02 * st.rng[j]:
+                continue  # the joint rests while commanded there: a gripper or hand holding an object
+            n_eps = int(np.unique(episode_pos[rows]).size)
+            what = (
+                f"is exactly {bound:.6g} (its dataset {label}) in {at.sum()} frames ({100 * share:.1f}%, "
+                f"{n_eps} of {len(starts)} episodes) while {state}[{data.names[state][j]}] never goes past "
+                f"{(st.mn[j] if label == 'minimum' else st.mx[j]):.6g}: the command is pinned at a limit "
+                "the arm does not reach"
+            )
+            first = _finding(data, PINNED, "warning", action, int(j), int(rows[0]), int(rows[0]), what)
+            # a calibration of the recording, not an episode's fault: said once, no episode to drop
+            findings.append(replace(first, episode=None, first_frame=None, last_frame=None))
+    return findings
+
+
+def _widths(data: ValueData, joints: dict[str, _Joint]) -> list[Finding]:
+    """Action and state of different widths: said once, with the checks that compare them joint by joint
+    (and so are skipped)."""
+    pair = _state_action(joints)
+    if pair is None:
+        return []
+    state, action = pair
+    ws, wa = joints[state].x.shape[1], joints[action].x.shape[1]
+    if ws == wa:
+        return []
+    message = (
+        f"{data.root}/data: {action} has {wa} values and {state} {ws}, so the checks that compare a joint's "
+        "command with its reading (saturation, pinned command, swapped state/action) are skipped; the "
+        "others check each feature on its own."
+    )
+    return [Finding(WIDTHS, "ok", message, action)]

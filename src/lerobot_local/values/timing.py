@@ -25,6 +25,7 @@ TIMESTAMPS = "fps:timestamps"  # wall-clock/jittered timestamps, a start offset,
 GAP = "fps:gap"  # a gap or a backwards step at one frame
 FRAMES = "fps:frames"  # rows dropped or duplicated (frame_index not contiguous)
 TIMING_CHECKS = (FPS, TIMESTAMPS, GAP, FRAMES)
+FLAG_FIXED = (TIMESTAMPS,)  # fixed by a converter flag (--retime=true), not by leaving episodes out
 DATASET_SHARE = 0.75  # a timing problem in this share of the episodes (or more) is the dataset's, said once
 MAX_FINDINGS = 1000
 RETIME_FIX = (
@@ -54,8 +55,16 @@ def _s(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".") if abs(value) >= 1e-4 else f"{value:.2g}"
 
 
-def check_timing(data: ValueData, tolerance_s: float = TOLERANCE_S) -> list[Finding]:
-    """Every timing finding of ``data`` (episode, frame and file named), cheapest when all is well."""
+def check_timing(
+    data: ValueData, tolerance_s: float = TOLERANCE_S, video_fps: float | None = None
+) -> list[Finding]:
+    """Every timing finding of ``data`` (episode, frame and file named), cheapest when all is well.
+
+    ``video_fps``: the rate the dataset's videos hold (frames / duration of one stream), when there are
+    videos: with timestamps that step steadily at another rate it tells a wrong fps in ``info.json`` (the
+    videos run at the timestamps' rate) from timestamps written with a wrong period (the videos run at
+    info.json's rate).
+    """
     if not data.frames:
         return []
     ep_ids, starts, ends = data.bounds()
@@ -64,6 +73,10 @@ def check_timing(data: ValueData, tolerance_s: float = TOLERANCE_S) -> list[Find
         return findings
     ts = data.timestamp.astype(np.float64)
     period = 1.0 / data.fps
+    nan = ~np.isfinite(ts)
+    if nan.any():
+        findings += _not_a_number(data, nan, starts, ends)
+        ts = np.where(nan, data.frame * period, ts)
     same = data.episode[1:] == data.episode[:-1]
     step = np.diff(ts)
     frame_step = np.diff(data.frame)
@@ -74,11 +87,14 @@ def check_timing(data: ValueData, tolerance_s: float = TOLERANCE_S) -> list[Find
     # a step explained by a dropped or duplicated row is reported by _frame_rows, once
     explained = same & (frame_step != 1) & (np.abs(step - frame_step * period) <= tolerance_s)
     lengths = ends - starts
-    medians = _episode_medians(step, same, starts, ends)
+    medians, spreads = _episode_steps(step, starts, ends)
     rate_ok = np.abs(medians - period) <= max(tolerance_s, 0.05 * period)
     measured = lengths > 2
     if measured.any() and not rate_ok[measured].any():
-        return [*findings, _wrong_fps(data, medians[measured], period, tolerance_s)]
+        return [
+            *findings,
+            _other_rate(data, medians[measured], spreads[measured], period, tolerance_s, video_fps),
+        ]
     jitter, gaps = [], []
     for e in range(len(starts)):
         a, b = int(starts[e]), int(ends[e])
@@ -92,18 +108,41 @@ def check_timing(data: ValueData, tolerance_s: float = TOLERANCE_S) -> list[Find
             jitter.append((e, "clock" if many else "offset", bad))
         elif bad.size:
             gaps.append((e, bad))
+    if len(jitter) >= max(2, DATASET_SHARE * len(starts)):
+        # a recording stamped by a clock: its long steps are the same clock's (re-timing keeps row k on
+        # video frame k, which the dataset check counts), so they are said with it, not as episodes to drop
+        jitter += [(e, "clock", bad) for e, bad in gaps]
+        gaps = []
     findings += _jitter(data, jitter, starts, ends, step, ts, period, len(starts))
     findings += [_gap(data, bad, step, ts, period) for _, bad in gaps[:MAX_FINDINGS]]
     return findings
 
 
-def _episode_medians(step: np.ndarray, same: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Each episode's median timestamp step (NaN for an episode of one row)."""
-    out = np.full(len(starts), np.nan)
+def _not_a_number(data: ValueData, nan: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> list[Finding]:
+    """Episodes whose timestamp column holds NaN/Inf (re-timing writes frame_index / fps there)."""
+    out = []
+    for a, b in zip(starts, ends, strict=True):
+        rows = np.flatnonzero(nan[a:b]) + a
+        if rows.size:
+            what = (
+                f"has {rows.size} timestamp(s) that are not numbers (first at frame "
+                f"{int(data.frame[rows[0]])}), which LeRobot cannot look a video frame up by."
+            )
+            out.append(_finding(data, TIMESTAMPS, int(rows[0]), int(rows[-1]), what))
+    return out[:MAX_FINDINGS]
+
+
+def _episode_steps(step: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each episode's median timestamp step and the median distance of its steps from it (the jitter of
+    a clock; ~0 for steps computed as k / rate), NaN for an episode of one row."""
+    medians = np.full(len(starts), np.nan)
+    spreads = np.full(len(starts), np.nan)
     for e, (a, b) in enumerate(zip(starts, ends, strict=True)):
         if b - a > 1:
-            out[e] = float(np.median(step[a : b - 1]))
-    return out
+            steps = step[a : b - 1]
+            medians[e] = float(np.median(steps))
+            spreads[e] = float(np.median(np.abs(steps - medians[e])))
+    return medians, spreads
 
 
 def _where(data: ValueData, row: int) -> str:
@@ -125,21 +164,58 @@ def _finding(
     )
 
 
-def _wrong_fps(data: ValueData, medians: np.ndarray, period: float, tolerance_s: float) -> Finding:
+def _other_rate(
+    data: ValueData,
+    medians: np.ndarray,
+    spreads: np.ndarray,
+    period: float,
+    tolerance_s: float,
+    video_fps: float | None,
+) -> Finding:
+    """No episode steps by 1/fps: either info.json's fps is wrong (the steps are steady at one integer rate,
+    and the videos, if any, run at it) or the timestamps are (a clock's jitter, a rate no integer fps
+    gives, or videos that run at info.json's rate): decided here, once, with the reason said."""
     lo, hi = float(np.min(medians)), float(np.max(medians))
+    step = float(np.median(medians))
+    rate = 1.0 / step if step > 0 else 0.0
+    whole = round(rate)
+    integer = whole > 0 and abs(rate - whole) <= 0.01 * rate
     consistent = hi - lo <= max(tolerance_s, 0.01 * hi)
-    if consistent:
-        what = (
-            f"every episode's timestamps step by {_s(float(np.median(medians)))} s "
-            f"({_rate(float(np.median(medians)))} fps), but meta/info.json says fps={data.fps:g} "
-            f"(a step of {_s(period)} s), so LeRobot's loader raises FrameTimestampError on every episode"
+    jitter = float(np.max(spreads)) if spreads.size else 0.0
+    steady = jitter <= max(tolerance_s, 0.002 * step)
+    said = f"meta/info.json says fps={data.fps:g} (a step of {_s(period)} s)"
+    if consistent and steady and integer and (video_fps is None or abs(video_fps - whole) < 0.5):
+        video = (
+            f", and the videos hold {video_fps:.4g} frames per second, the same rate"
+            if video_fps is not None
+            else " (no video to compare with)"
         )
+        what = (
+            f"every episode's timestamps step steadily by {_s(step)} s ({whole} fps) but {said}; the steps "
+            f"do not jitter (median deviation {_s(jitter)} s){video}, so the recording was made at "
+            f"{whole} fps and meta/info.json's fps is wrong; LeRobot's loader raises FrameTimestampError on "
+            "every episode"
+        )
+        fix = f"set fps in meta/info.json to {whole} (the rate the timestamps and videos were recorded at)"
+        return Finding(
+            FPS, "error", f"{data.root}/meta/info.json: {what}.", "timestamp", file="meta/info.json", fix=fix
+        )
+    if not steady:
+        why = f"their steps jitter (median deviation up to {_s(jitter)} s): they were read from a clock"
+    elif not consistent:
+        why = f"their median steps differ between episodes ({_s(lo)} s to {_s(hi)} s), as a clock's do"
+    elif not integer:
+        why = f"they step steadily at {rate:.2f} fps, a rate no integer fps in meta/info.json can hold"
     else:
-        what = (
-            f"no episode's timestamps step by 1/{data.fps:g} s as meta/info.json's fps={data.fps:g} says: "
-            f"their median steps range from {_s(lo)} s to {_s(hi)} s ({_rate(hi)} to {_rate(lo)} fps)"
+        why = (
+            f"the videos hold {video_fps:.4g} frames per second, the rate meta/info.json says, so the "
+            "timestamps, not the fps, are wrong"
         )
-    return Finding(FPS, "error", f"{data.root}/meta/info.json: {what}.", "timestamp", file="meta/info.json")
+    what = (
+        f"no episode's timestamps step by 1/{data.fps:g} s: they step by {_s(step)} s "
+        f"({rate:.4g} fps) while {said}; {why}; LeRobot's loader raises FrameTimestampError on every episode"
+    )
+    return Finding(TIMESTAMPS, "error", f"{data.root}/data: {what}.", "timestamp")
 
 
 def _jitter(
@@ -289,6 +365,14 @@ def timing_results(
             else f"{data.fps:g} fps in meta/info.json is the rate the episodes were recorded at (other rows "
             "say where their timestamps break)"
         )
+        if any(
+            f.check == TIMESTAMPS and f.episode is None and f.file is None
+            for f in by_check.get(TIMESTAMPS, [])
+        ):
+            what = (
+                f"{data.fps:g} fps in meta/info.json is kept: the fps:timestamps row says why the "
+                "timestamps, not the fps, are wrong"
+            )
         if data.timestamp is None and data.frames:
             what = (
                 f"the data files have no timestamp column to compare with {data.fps:g} fps in meta/info.json"
@@ -305,7 +389,13 @@ def timing_results(
         more = f" (and {len(found) - max_listed} more)" if len(found) > max_listed else ""
         where = f" in {len(episodes)} of {total} episode(s)" if episodes else ""
         message = f"{len(found)} problem(s){where}: {shown}{more}"
-        fix = FIXES[check]
+        fix = next((f.fix for f in found if f.fix), FIXES[check])
+        if check in FLAG_FIXED:
+            # re-timing fixes every episode: none is left out for it (the rows still name them)
+            results.append(
+                CheckResult(check, "error", message, fix, details=tuple(f.to_dict() for f in found))
+            )
+            continue
         if episodes and exclude_fix is not None:
             fix += "; " + (
                 exclude_fix(episodes)
