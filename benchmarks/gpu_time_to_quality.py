@@ -124,7 +124,7 @@ def run(name: str, config: dict[str, Any], work: Path, log_file: Path | None) ->
         (s0, t0), (s1, t1) = train_times[1], train_times[-1]
         step_s = (t1 - t0) / (s1 - s0) if s1 > s0 else None
     d = statistics.median(data[1:] or data) if data else None
-    rates = [p[5] for p in points if len(p) > 5]
+    rates = [p[4] for p in points if len(p) > 4]
     return {
         "returncode": proc.returncode,
         "process_wall_s": round(wall, 1),
