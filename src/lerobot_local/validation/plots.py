@@ -142,7 +142,8 @@ def joint_errors_figure(validation: list[dict[str, Any]]) -> Any:
         value = (source if source is not None else row.get("mae", {})).get(joint)
         return value / base if isinstance(value, (int, float)) and base else None
 
-    ax.axhline(1.0, color="black", ls="--", lw=1.6, zorder=1, label="constant action (= 1)")
+    # the references above the joints' lines, in styles no joint uses
+    ax.axhline(1.0, color="black", ls="--", lw=1.8, zorder=5, label="constant action (= 1)")
     for joint in joints:
         ax.plot(steps, [ratio(r, joint) for r in validation], "o-", label=joint, lw=1.3, ms=4, zorder=3)
     untrained = [
@@ -158,10 +159,12 @@ def joint_errors_figure(validation: list[dict[str, Any]]) -> Any:
         ax.plot(
             [s for s, _ in untrained],
             [v for _, v in untrained],
-            ":",
-            color="tab:gray",
-            lw=2,
-            zorder=2,
+            "s-.",
+            color="dimgray",
+            lw=2.4,
+            ms=6,
+            mfc="white",
+            zorder=6,
             label="untrained initialisation\n(mean of joints)",
         )
     drawn = [y for line in ax.get_lines() for y in line.get_ydata() if isinstance(y, (int, float))]
@@ -184,7 +187,8 @@ def joint_errors(validation: list[dict[str, Any]]) -> bytes:
 def trajectory_figure(
     traj: dict[str, Any], joints: list[str], title: str, units: dict[str, str] | None = None
 ) -> Any:
-    """Predicted vs recorded action of every joint over one episode, one panel per joint."""
+    """Predicted vs recorded action of every joint over one episode, one panel per joint; the time axis in
+    seconds when ``traj`` says the dataset's fps, else in frames."""
     plt = _pyplot()
     units = units or {}
     predicted, recorded = traj.get("predicted", []), traj.get("recorded", [])
@@ -199,12 +203,27 @@ def trajectory_figure(
         if i >= n:
             ax.axis("off")
             continue
-        ax.plot([r[i] for r in recorded], color="black", lw=1.3, label="recorded action")
-        ax.plot([p[i] for p in predicted], color="tab:orange", lw=1.1, ls="--", label="predicted (open loop)")
+        fps = traj.get("fps")
+        scale = 1.0 / fps if isinstance(fps, (int, float)) and fps > 0 else 1.0
+        ax.plot(
+            [t * scale for t in range(len(recorded))],
+            [r[i] for r in recorded],
+            color="black",
+            lw=1.3,
+            label="recorded action",
+        )
+        ax.plot(
+            [t * scale for t in range(len(predicted))],
+            [p[i] for p in predicted],
+            color="tab:orange",
+            lw=1.1,
+            ls="--",
+            label="predicted (open loop)",
+        )
         ax.set_title(joints[i], fontsize=9)
         ax.set_ylabel(units.get(joints[i], DATASET_UNITS), fontsize=8)
-        ax.set_xlabel("frame", fontsize=8)
-        ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=True, nbins=5))
+        ax.set_xlabel("time (s)" if scale != 1.0 else "frame", fontsize=8)
+        ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=scale == 1.0, nbins=5))
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()

@@ -23,6 +23,7 @@ from lerobot_local.hookspecs import hookimpl
 from lerobot_local.validation import plots, records
 from lerobot_local.validation.best import best_checkpoint
 from lerobot_local.validation.config import REPORT_FILE
+from lerobot_local.validation.live import mae_by_unit
 from lerobot_local.validation.units import DATASET_UNITS
 from lerobot_local.validation.verdict import LEARNING, NOT_YET, PARTLY, judge
 
@@ -67,6 +68,17 @@ def _absolute(path: str | None, cwd: str | None) -> str:
 
 def _fmt(value: Any, digits: int = 4) -> str:
     return f"{value:.{digits}f}" if isinstance(value, (int, float)) else "–"
+
+
+def _per_unit(errors: dict[str, Any] | None, units: dict[str, str], html_break: bool = True) -> str:
+    """A mean over joints per unit: '0.1234' when every joint has one unit (the header names it), else
+    '1.2000 degrees, 3.4000 percent': never a mean across units."""
+    groups = mae_by_unit(errors or {}, units)
+    if not groups:
+        return "–"
+    if len(groups) == 1:
+        return _fmt(next(iter(groups.values())))
+    return ("<br>" if html_break else ", ").join(f"{_fmt(v)} {html.escape(u)}" for u, v in groups.items())
 
 
 _STATUS_CLASS = {LEARNING: "v-learning", PARTLY: "v-partly", NOT_YET: "v-not"}
@@ -120,12 +132,20 @@ def build_report(output_dir: Path) -> str:
         parts.insert(3, _verdict_html(validation))  # the first line under the title
     if best is not None:
         best_row = next((v for v in validation if v.get("checkpoint") == best[0].name), {})
-        base = (best_row.get("baseline_constant") or {}).get("mae_mean")
+        best_units = best_row.get("units") or {}
+        unit_words = sorted(set(best_units.values())) or [DATASET_UNITS]
+        said = unit_words[0] if len(unit_words) == 1 else "each unit averaged on its own"
+
+        def mean_of(errors: Any) -> str:
+            return _per_unit(errors, best_units, html_break=False)
+
         parts.append(
             f"<p class='verdict' id='best'>Best checkpoint: <b>{best[0].name}</b> (lowest validation loss "
             f"{_fmt(best[1], 5)}; <code>checkpoints/best</code> links to it). Open-loop action MAE "
-            f"{_fmt(best_row.get('mae_mean'))} vs {_fmt(base)} for a constant (mean) action and "
-            f"{_fmt((best_row.get('untrained') or {}).get('mae_mean'))} for the untrained initialisation, on "
+            f"({html.escape(said)}) {mean_of(best_row.get('mae'))} vs "
+            f"{mean_of((best_row.get('baseline_constant') or {}).get('mae'))} for a constant (mean) action "
+            "and "
+            f"{mean_of((best_row.get('untrained') or {}).get('mae'))} for the untrained initialisation, on "
             f"{best_row.get('frames', '?')} held-out frames of episodes "
             f"{best_row.get('holdout_episodes')}.</p>"
         )
@@ -153,10 +173,12 @@ def build_report(output_dir: Path) -> str:
         head = "".join(
             f"<th>{html.escape(j)}<br>({html.escape(units.get(j, DATASET_UNITS))})</th>" for j in joints
         )
+        distinct = sorted(set(units.values()))
+        unit = f"({html.escape(distinct[0])})" if len(distinct) == 1 else "(per unit: no mean across units)"
         parts.append(
             "<h2>Validation per checkpoint</h2><table id='validation'><tr><th>step</th><th>checkpoint</th>"
-            f"<th>verdict</th><th>val loss</th><th>MAE</th><th>RMSE</th><th>constant MAE</th>"
-            f"<th>untrained MAE</th>{head}</tr>"
+            f"<th>verdict</th><th>val loss</th><th>MAE<br>{unit}</th><th>RMSE<br>{unit}</th>"
+            f"<th>constant MAE<br>{unit}</th><th>untrained MAE<br>{unit}</th>{head}</tr>"
         )
         for v in validation:
             cls = " class='best'" if best is not None and v.get("checkpoint") == best[0].name else ""
@@ -164,10 +186,11 @@ def build_report(output_dir: Path) -> str:
             status = html.escape(str(row_verdict(v).get("status")))
             parts.append(
                 f"<tr{cls}><td>{v['step']}</td><td>{html.escape(str(v.get('checkpoint') or '–'))}</td>"
-                f"<td>{status}</td><td>{_fmt(v.get('val_loss'), 5)}</td><td>{_fmt(v.get('mae_mean'))}</td>"
-                f"<td>{_fmt(v.get('rmse_mean'))}</td>"
-                f"<td>{_fmt((v.get('baseline_constant') or {}).get('mae_mean'))}</td>"
-                f"<td>{_fmt((v.get('untrained') or {}).get('mae_mean'))}</td>{cells}</tr>"
+                f"<td>{status}</td><td>{_fmt(v.get('val_loss'), 5)}</td>"
+                f"<td>{_per_unit(v.get('mae'), units)}</td>"
+                f"<td>{_per_unit(v.get('rmse'), units)}</td>"
+                f"<td>{_per_unit((v.get('baseline_constant') or {}).get('mae'), units)}</td>"
+                f"<td>{_per_unit((v.get('untrained') or {}).get('mae'), units)}</td>{cells}</tr>"
             )
         definition = validation[-1].get("definition") or "MAE/RMSE per joint over the predicted action chunk"
         parts.append(

@@ -332,6 +332,9 @@ class _Run:
                         batch_size=self.batch_size,
                         progress=bar,
                     )
+                    fps = (self.facts.dataset_info or {}).get("fps")
+                    if isinstance(fps, (int, float)) and fps > 0:  # the report's time axis in seconds
+                        result["trajectories"][str(e)]["fps"] = fps
             records.write_checkpoint_validation(checkpoint, result)
         result["total_seconds"] = time.perf_counter() - started  # with the dataset opening and trajectories
         summary = {k: v for k, v in result.items() if k != "trajectories"}
