@@ -33,6 +33,10 @@ ROW = re.compile(r"^  (\S+)\s+(OK|WARNING|ERROR|SKIPPED)\s", re.MULTILINE)
 HUB_ID = "lab/act_grasp"
 SNAPSHOT = "0123456789abcdef0123456789abcdef01234567"
 PUSH = {"policy.push_to_hub": True, "policy.repo_id": "me/x"}
+# ACT's default: torchvision downloads ResNet18's ImageNet weights into $TORCH_HOME/hub/checkpoints/ when the
+# policy is built with an image feature (the fixture has two cameras)
+IMAGENET = {"policy.pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"}
+RESNET18 = "hub/checkpoints/resnet18-f37072fd.pth"
 
 
 def check_rows(text: str, title: str) -> list[tuple[str, str]]:
@@ -68,7 +72,12 @@ def world(v30_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(SNAPSHOT)
     (base / "hf_empty").mkdir()
+    (base / "torch_empty").mkdir()
+    (base / "torch_filled" / RESNET18).parent.mkdir(parents=True)
+    (base / "torch_filled" / RESNET18).write_bytes(b"weights")  # only its presence is checked (no training)
     return {
+        "torch_empty": base / "torch_empty",
+        "torch_filled": base / "torch_filled",
         "base": base,
         "data": data,
         "run": run,
@@ -180,6 +189,16 @@ def cases(world: dict[str, Path]) -> dict[str, tuple[list[str], dict[str, str], 
             empty,
             "precision",
         ),
+        "ImageNet backbone, empty torch cache": (
+            [f"--config_path={_config(world, 'imagenet', **IMAGENET)}"],
+            {**empty, "TORCH_HOME": str(world["torch_empty"])},
+            "offline_models",
+        ),
+        "ImageNet backbone, in the torch cache": (
+            [f"--config_path={_config(world, 'imagenet_here', **IMAGENET)}"],
+            {**empty, "TORCH_HOME": str(world["torch_filled"])},
+            "offline_models",
+        ),
     }
 
 
@@ -200,6 +219,8 @@ CASE_NAMES = [
     "resume a good checkpoint",
     "resume a tampered checkpoint",
     "mixed precision asked",
+    "ImageNet backbone, empty torch cache",
+    "ImageNet backbone, in the torch cache",
 ]
 # The cases that also run the real lerobot-train (see the module docstring for why these).
 TRAIN_CASES = (
@@ -211,12 +232,18 @@ TRAIN_CASES = (
     "Hub model, empty cache",
     "Hub model, filled cache",
     "resume a tampered checkpoint",
+    "ImageNet backbone, empty torch cache",
 )
 HF_HOME_CASES = ("Hub model, empty cache", "Hub model, filled cache")  # preflight must start afresh too
 # Preflight in this process for every case lerobot-train does not run, and for "passes" (where the in-process
 # table is also compared with the command's and lerobot-train's: it is the command's own code).
 IN_PROCESS_CASES = (*(n for n in CASE_NAMES if n not in TRAIN_CASES), "passes")
-NETWORK_CASES = ("hub push in the file", "dataset root missing", "Hub model, empty cache")
+NETWORK_CASES = (
+    "hub push in the file",
+    "dataset root missing",
+    "Hub model, empty cache",
+    "ImageNet backbone, empty torch cache",
+)
 EXPECTED = {  # the status of the row each case is about
     "passes": "OK",
     "hub push in the file": "ERROR",
@@ -234,6 +261,8 @@ EXPECTED = {  # the status of the row each case is about
     "resume a good checkpoint": "OK",
     "resume a tampered checkpoint": "ERROR",
     "mixed precision asked": "OK",
+    "ImageNet backbone, empty torch cache": "ERROR",
+    "ImageNet backbone, in the torch cache": "OK",
 }
 assert set(TRAIN_CASES) <= set(CASE_NAMES) == set(EXPECTED)
 
@@ -268,6 +297,12 @@ def test_preflight_and_lerobot_train_give_the_same_rows(
         assert code == (1 if "ERROR" in dict(here).values() else 0) == (1 if failed else 0), (name, out)
         if name == "mixed precision asked":  # the row lerobot-train prints too (test_fail_closed)
             assert "bf16: policy.use_amp=true" in out, out
+        if name == "ImageNet backbone, empty torch cache":  # the file it looks for and both fixes
+            flat = " ".join(out.split())
+            assert str(world["torch_empty"] / RESNET18) in flat, out
+            assert "--policy.pretrained_backbone_weights=null" in flat, out
+        if name == "ImageNet backbone, in the torch cache":
+            assert str(world["torch_filled"] / RESNET18) in " ".join(out.split()), out
     if name not in TRAIN_CASES:
         return
     if failed:  # lerobot-train stops at its checks and writes nothing: ask both at once

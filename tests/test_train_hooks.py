@@ -124,7 +124,10 @@ def test_existing_output_dir_is_not_clobbered(v30_dataset: Path, tmp_path: Path)
     (tmp_path / "run" / "notes.txt").write_text("earlier run")
     cfg = write_config(tmp_path / "cfg.json", tiny_act_config(v30_dataset, tmp_path / "run"))
     proc = train(f"--config_path={cfg}")
-    assert proc.returncode == 1 and "output_dir" in proc.stderr and "--resume=true" in proc.stderr
+    assert proc.returncode == 1 and "output_dir" in proc.stderr, proc.stderr[-3000:]
+    # it holds no checkpoint: the fix does not name a resume that cannot work
+    assert f"or delete {tmp_path / 'run'} (it holds no checkpoint to resume from)" in proc.stderr
+    assert "--resume=true" not in proc.stderr
     assert (tmp_path / "run" / "notes.txt").read_text() == "earlier run"
 
 

@@ -85,6 +85,19 @@ def test_frames_names_and_features() -> None:
         "'action' has shape [2] in the dataset but [6] in the policy",
         "the dataset has no 'observation.images.wrist'",
     ]
+    # every image axis spelling LeRobot accepts (its dataset_to_policy_features): 'channel' (v2.0 ports, a
+    # real industrial recording), and channel-first names; a policy trained on either must never be refused
+    for names, shape in (
+        (["height", "width", "channel"], [96, 128, 3]),
+        (["channels", "height", "width"], [3, 96, 128]),
+        (["channel", "height", "width"], [3, 96, 128]),
+    ):
+        info["features"]["observation.images.top"] = {"dtype": "video", "shape": shape, "names": names}
+        assert feature_problems({"action": (2,), "observation.images.top": (3, 96, 128)}, info) == [], names
+    info["features"]["observation.images.top"]["shape"] = [1, 96, 128]  # a real difference still says so
+    assert feature_problems({"observation.images.top": (3, 96, 128)}, info) == [
+        "'observation.images.top' has shape [1, 96, 128] in the dataset but [3, 96, 128] in the policy"
+    ]
 
 
 def _checkpoint(root: Path, step: int, val_loss: float | None) -> Path:

@@ -50,6 +50,7 @@ def on_parser_imported(parser_module: Any) -> None:
     if not disabled():
         from lerobot_local.closed_loop.render import headless_gl  # os only
 
+        compat.quiet_torchcodec_fallback()  # before the parser builds a DatasetConfig (its default backend)
         # before LeRobot imports a MuJoCo simulator (lerobot-eval's plugin discovery): without a display
         # MuJoCo's default GLFW cannot render, and lerobot-eval films episodes by default
         _STATE["gl"] = headless_gl()

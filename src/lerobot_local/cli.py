@@ -15,8 +15,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+from lerobot_local.interrupts import run_interruptible
 
 USAGE = """usage:
   lerobot-local doctor
@@ -173,9 +176,45 @@ SUBCOMMAND_MODULES: dict[str, str] = {
 }
 
 
+# Flags of the subcommands that name what they write (counted when an interrupt stops them).
+WRITTEN_FLAGS = ("report_json", "frames_dir", "plots_dir", "out")
+
+
+def _written(argv: list[str], started: float) -> str:
+    """What an interrupted subcommand wrote: the files its output flags name, modified since it started."""
+    command = argv[0] if argv else ""
+    if command in ("preflight", "doctor"):
+        return f"nothing was written ({command} only reads)"
+    said, missing = [], []
+    for arg in argv[1:]:
+        name, _, value = arg[2:].partition("=")
+        if not arg.startswith("--") or name not in WRITTEN_FLAGS or not value:
+            continue
+        path = Path(value).expanduser()
+        files = [path] if path.is_file() else sorted(path.rglob("*")) if path.is_dir() else []
+        new = [f for f in files if f.is_file() and f.stat().st_mtime >= started]
+        if new:
+            said.append(
+                f"{len(new)} file(s) under --{name}={value}" if path.is_dir() else f"--{name}={value}"
+            )
+        else:
+            missing.append(f"--{name}={value}")
+    if not said:
+        return "nothing was written" + (f" ({', '.join(missing)} not written)" if missing else "")
+    return f"written before the interrupt: {', '.join(said)}" + (
+        f"; not written: {', '.join(missing)}" if missing else ""
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    started = time.time()
     try:
-        return _dispatch(sys.argv[1:] if argv is None else argv)
+        return run_interruptible(
+            f"lerobot-local {argv[0] if argv else ''}".strip(),
+            lambda: _dispatch(argv),
+            lambda: _written(argv, started),
+        )
     except BrokenPipeError:
         # the reader went away (`lerobot-local doctor | head`): stop quietly, as Unix tools do
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -203,6 +242,19 @@ def _dispatch(argv: list[str]) -> int:
         return importlib.import_module(SUBCOMMAND_MODULES[command]).main(rest)
     print(f"error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2
+
+
+def convert_main() -> int:
+    """``lerobot-convert-local``: its module (pyarrow, PyAV, draccus) is imported once Ctrl-C is handled."""
+
+    def body() -> int:
+        from lerobot_local.convert import cli as convert  # subcommand dispatch: loaded when run
+
+        return convert.main(sys.argv[1:])
+
+    return run_interruptible(
+        "lerobot-convert-local", body, lambda: "nothing was written (stopped while starting)"
+    )
 
 
 if __name__ == "__main__":

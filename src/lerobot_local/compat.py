@@ -7,6 +7,7 @@ hook point is missing, :class:`IncompatibleLeRobotError` names the LeRobot versi
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import importlib
 import importlib.util
@@ -143,6 +144,41 @@ def torchcodec_loads() -> str | None:
     except Exception as exc:
         return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
     return None
+
+
+# LeRobot 0.6.x, choosing the default of dataset.video_backend, logs torchcodec's whole loading report (one
+# traceback per FFmpeg version it tried) before it falls back to pyav; that burying of the run's own messages
+# is cut to one line.
+TORCHCODEC_FALLBACK_LOGGER = "lerobot.utils.import_utils"
+TORCHCODEC_FALLBACK_TEXT = "'torchcodec' is installed but cannot be loaded"
+
+
+class _TorchcodecFallbackInOneLine(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:
+            return True
+        if TORCHCODEC_FALLBACK_TEXT not in text:
+            return True
+        if "Could not load libtorchcodec" in text:
+            why = "it found none of the FFmpeg libraries it supports, versions 4 to 8"
+        else:
+            why = next((line.strip() for line in text.splitlines() if line.strip()), "")[:160]
+        record.msg = (
+            "torchcodec cannot load here (%s); LeRobot decodes videos with pyav instead "
+            "(--dataset.video_backend=pyav says so and skips this try)"
+        )
+        record.args = (why,)
+        record.exc_info = record.exc_text = None
+        return True
+
+
+def quiet_torchcodec_fallback() -> None:
+    """Turn LeRobot's torchcodec fallback report into one line (see :data:`TORCHCODEC_FALLBACK_TEXT`)."""
+    logger = logging.getLogger(TORCHCODEC_FALLBACK_LOGGER)
+    if not any(isinstance(f, _TorchcodecFallbackInOneLine) for f in logger.filters):
+        logger.addFilter(_TorchcodecFallbackInOneLine())
 
 
 def make_default_video_backend_loadable(video_utils: Any) -> None:
@@ -543,8 +579,27 @@ def checkpoint_of_train_config(config_path: Path) -> Path:
 
 
 def resume_config_path(output_dir: Path | str) -> Path:
-    """The ``--config_path`` that resumes the run in ``output_dir``."""
-    return Path(output_dir) / CHECKPOINTS_DIR / LAST_CHECKPOINT / PRETRAINED_DIR / TRAIN_CONFIG_FILE
+    """The ``--config_path`` that resumes the run in ``output_dir``: its ``last`` checkpoint's, else (a run
+    killed before LeRobot pointed ``last`` at its first checkpoint) the newest checkpoint's that has one;
+    the ``last`` spelling when the folder holds no checkpoint yet (see :func:`resumable_config_path`)."""
+    return resumable_config_path(output_dir) or (
+        Path(output_dir) / CHECKPOINTS_DIR / LAST_CHECKPOINT / PRETRAINED_DIR / TRAIN_CONFIG_FILE
+    )
+
+
+def resumable_config_path(output_dir: Path | str) -> Path | None:
+    """The ``train_config.json`` of the checkpoint a resume of ``output_dir`` starts from, when one exists."""
+    checkpoints = Path(output_dir) / CHECKPOINTS_DIR
+    last = checkpoints / LAST_CHECKPOINT / PRETRAINED_DIR / TRAIN_CONFIG_FILE
+    if last.is_file():
+        return last
+    if not checkpoints.is_dir():
+        return None
+    for checkpoint in reversed(step_checkpoints(checkpoints)):
+        config = checkpoint / PRETRAINED_DIR / TRAIN_CONFIG_FILE
+        if config.is_file():
+            return config
+    return None
 
 
 def step_checkpoints(checkpoints: Path) -> list[Path]:
@@ -721,10 +776,93 @@ def local_model_present(name_or_path: str) -> bool:
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        found = try_to_load_from_cache(name_or_path, "config.json")
-        return isinstance(found, str)
+        # a model has config.json; a tokenizer-only or processor-only repository may have only its own file
+        files = ("config.json", "tokenizer_config.json", "preprocessor_config.json", "processor_config.json")
+        return any(isinstance(try_to_load_from_cache(name_or_path, f), str) for f in files)
     except Exception:
         return False
+
+
+# Policy config fields naming a Hugging Face model, processor or tokenizer the policy loads when it is built.
+HUB_MODEL_FIELDS = (
+    "vlm_model_name",  # smolvla, evo1
+    "text_tokenizer_name",  # pi0_fast
+    "action_tokenizer_name",  # pi0_fast
+    "tokenizer_name",  # xvla
+    "qwen_model_name",  # vla_jepa (0.6)
+    "jepa_encoder_name",  # vla_jepa (0.6)
+)
+# Models a policy type's processors load by a name written in LeRobot's code, not in its config.
+POLICY_TYPE_HUB_MODELS = {"pi0": ("google/paligemma-3b-pt-224",), "pi05": ("google/paligemma-3b-pt-224",)}
+# The config field naming torchvision weights of a policy's vision backbone (ACT, Diffusion, VQ-BeT): its
+# modeling code passes it to ``torchvision.models.<vision_backbone>(weights=...)``, which downloads through
+# torch.hub into ``$TORCH_HOME/hub/checkpoints/`` whenever the policy is built with an image feature.
+BACKBONE_WEIGHTS_FIELD = "pretrained_backbone_weights"
+BACKBONE_NAME_FIELD = "vision_backbone"
+
+
+@dataclass(frozen=True)
+class ModelDownload:
+    """Something a policy loads when it is built: a Hugging Face model id or folder (``file`` None), or
+    torchvision backbone weights (``file``: where torch.hub looks for them, ``url``: what it downloads)."""
+
+    field: str  # the config field that names it, e.g. policy.vlm_model_name
+    name: str
+    file: Path | None = None
+    url: str | None = None
+    backbone: str | None = None
+
+    @property
+    def present(self) -> bool:
+        if self.file is not None:
+            return self.file.is_file()
+        return local_model_present(self.name)
+
+
+def _reads_images(policy: Any, dataset_features: dict[str, Any] | None) -> bool:
+    """Whether the policy will be built with an image feature (its own input features when set, else the
+    dataset's); unknown counts as yes."""
+    inputs = getattr(policy, "input_features", None)
+    if isinstance(inputs, dict) and inputs:
+        return any(_type_name(getattr(f, "type", "")) == "VISUAL" for f in inputs.values())
+    if isinstance(dataset_features, dict):
+        return any(
+            isinstance(f, dict) and f.get("dtype") in ("video", "image") for f in dataset_features.values()
+        )
+    return True
+
+
+def torchvision_weights_file(weights: str) -> tuple[Path, str] | None:
+    """(the file torch.hub reads, the URL it downloads) for a torchvision weights name such as
+    ``ResNet18_Weights.IMAGENET1K_V1``; None when torchvision does not know the name."""
+    import torch  # heavy: only when a policy names backbone weights
+    from torchvision.models import get_weight
+
+    try:
+        url = get_weight(weights).url
+    except Exception:  # an unknown name: torchvision raises when the policy is built
+        return None
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(url.split("?")[0]).name, url
+
+
+def policy_downloads(policy: Any, dataset_features: dict[str, Any] | None = None) -> list[ModelDownload]:
+    """Every model, processor, tokenizer or backbone weight file ``policy`` loads when it is built."""
+    found = []
+    for name in HUB_MODEL_FIELDS:
+        value = getattr(policy, name, None)
+        if isinstance(value, str) and value:
+            found.append(ModelDownload(f"policy.{name}", value))
+    for value in POLICY_TYPE_HUB_MODELS.get(policy_type(policy) or "", ()):
+        found.append(ModelDownload(f"the {policy_type(policy)} processor", value))
+    weights = getattr(policy, BACKBONE_WEIGHTS_FIELD, None)
+    if isinstance(weights, str) and weights and _reads_images(policy, dataset_features):
+        where = torchvision_weights_file(weights)
+        if where is not None:
+            backbone = getattr(policy, BACKBONE_NAME_FIELD, None)
+            found.append(
+                ModelDownload(f"policy.{BACKBONE_WEIGHTS_FIELD}", weights, where[0], where[1], backbone)
+            )
+    return found
 
 
 def register_policy_configs() -> None:
@@ -956,8 +1094,12 @@ def load_policy_from_checkpoint(pretrained_dir: Path, device: str) -> tuple[Any,
     # Some policies print while loading ("Reducing the number of VLM layers ..."): our commands' stdout is
     # their report, so LeRobot's chatter goes to the log (stderr) instead.
     chatter = io.StringIO()
+    # the backbone's ImageNet weights would be downloaded only to be replaced by the checkpoint's own
+    building = copy.copy(config)
+    if getattr(building, BACKBONE_WEIGHTS_FIELD, None):
+        setattr(building, BACKBONE_WEIGHTS_FIELD, None)
     with contextlib.redirect_stdout(chatter):
-        policy = get_policy_class(config.type).from_pretrained(str(pretrained_dir), config=config)
+        policy = get_policy_class(config.type).from_pretrained(str(pretrained_dir), config=building)
     for line in chatter.getvalue().splitlines():
         if line.strip():
             logging.getLogger("lerobot_local").info("LeRobot: %s", line.strip())
@@ -1308,6 +1450,40 @@ def _dataset_to_policy_features() -> Any:
 
 def _type_name(value: Any) -> str:
     return str(getattr(value, "value", value))
+
+
+# The image axis names LeRobot reads as channel-last, turned channel-first for the policy (its own
+# ``dataset_to_policy_features``: ``channels``, and ``channel`` written by v2.0 ports). Used only when
+# LeRobot's function cannot read an entry.
+CHANNEL_LAST_NAMES = ("channel", "channels")
+
+
+def dataset_feature_shapes(dataset_features: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """Feature key -> the shape the policy sees it with, as LeRobot's own ``dataset_to_policy_features`` makes
+    it (an image named ``[height, width, channel(s)]`` becomes channel-first); an entry LeRobot cannot read or
+    does not hand a policy keeps its ``info.json`` shape."""
+    convert = _dataset_to_policy_features()
+    shapes: dict[str, tuple[int, ...]] = {}
+    for key, feature in dataset_features.items():
+        if not isinstance(feature, dict):
+            continue
+        try:
+            found = convert({key: feature})
+        except Exception:  # malformed entry: the dataset check names it
+            found = {}
+        if key in found:
+            shapes[key] = tuple(int(n) for n in found[key].shape)
+            continue
+        try:
+            shape = tuple(int(n) for n in feature.get("shape") or ())
+        except (TypeError, ValueError):
+            continue
+        names = feature.get("names") if isinstance(feature.get("names"), list) else []
+        visual = feature.get("dtype") in ("video", "image")
+        if visual and len(shape) == 3 and len(names) == 3 and names[2] in CHANNEL_LAST_NAMES:
+            shape = (shape[2], shape[0], shape[1])
+        shapes[key] = shape
+    return shapes
 
 
 def policy_type(policy: Any) -> str | None:

@@ -12,9 +12,10 @@ from typing import Any
 from lerobot_local import compat
 from lerobot_local.dataset import V2X
 from lerobot_local.facts import DatasetFacts, RunFacts
+from lerobot_local.manifest import write_manifest
 from lerobot_local.plugins import call_each_guarded, get_plugin_manager
 from lerobot_local.results import CheckResult, apply_severity, render_table, worst
-from lerobot_local.settings import LocalSettings
+from lerobot_local.settings import LocalSettings, write_checkpoint_settings
 from lerobot_local.verdict import VerdictBoard
 
 logger = logging.getLogger("lerobot_local")
@@ -141,6 +142,15 @@ def install_checkpoint_hook(train_globals: dict[str, Any], config: Any, settings
         return after_checkpoint
 
     compat.wrap_train_global(train_globals, compat.CHECKPOINT_HOOK_NAME, make_wrapper)
+
+
+def mark_checkpoint(settings: LocalSettings, checkpoint_dir: Path) -> None:
+    """Right after LeRobot wrote a checkpoint, before anything slow (validation): save the settings (the
+    holdout) and the manifest with it, so a run killed from here on resumes from it with the same split.
+    The after-checkpoint actions write both again once the checkpoint is complete (with its validation)."""
+    write_checkpoint_settings(checkpoint_dir, settings)
+    if settings.manifests:
+        write_manifest(checkpoint_dir)
 
 
 def run_after_checkpoint(config: Any, settings: LocalSettings, checkpoint_dir: Path) -> None:

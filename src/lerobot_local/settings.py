@@ -100,6 +100,16 @@ def parse_settings(section: dict[str, Any] | None, flags: list[str]) -> LocalSet
     return settings
 
 
+def write_checkpoint_settings(checkpoint_dir: Path, settings: LocalSettings) -> Path:
+    """Save the settings (the held-out episodes among them) with a checkpoint; ``--resume=true`` restores
+    them. Written through a temporary file: a kill leaves the old file or the new one, never half of one."""
+    path = checkpoint_dir / CHECKPOINT_SETTINGS_FILE
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(settings.to_dict(), indent=2))
+    partial.replace(path)
+    return path
+
+
 def load_checkpoint_settings(checkpoint_dir: Path) -> dict[str, Any] | None:
     """The settings section saved with a checkpoint, if any."""
     path = checkpoint_dir / CHECKPOINT_SETTINGS_FILE

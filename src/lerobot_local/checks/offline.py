@@ -17,26 +17,45 @@ FETCH = (
 )
 
 
-def check_models(facts: RunFacts) -> list[CheckResult]:
-    needed: list[tuple[str, str]] = []
+BACKBONE_FIX = (
+    "pass --policy.pretrained_backbone_weights=null (the {backbone} backbone then starts from random "
+    "weights), or download {url} on a connected machine and put it at exactly {file}"
+)
+
+
+def _missing(download: compat.ModelDownload) -> CheckResult:
+    if download.file is not None:
+        return CheckResult(
+            "offline_models",
+            "error",
+            f"{download.field}={download.name} is not available offline: torchvision would download the "
+            f"ImageNet weights of the {download.backbone} vision backbone to {download.file} when the policy "
+            "is built (the network is closed)",
+            BACKBONE_FIX.format(backbone=download.backbone, url=download.url, file=download.file),
+        )
+    return CheckResult(
+        "offline_models",
+        "error",
+        f"{download.field}={download.name} is not available offline (no local folder, not in the Hugging "
+        "Face cache)",
+        FETCH.format(name=download.name),
+    )
+
+
+def check_models(facts: RunFacts, backbone: bool = True) -> list[CheckResult]:
+    """One row per model, processor, tokenizer or backbone weight file the policy would download (with
+    ``backbone=False``: not the backbone's weights, for a policy whose weights all come from a checkpoint)."""
+    data = getattr(facts, "data", None)
+    features = (data.info or {}).get("features") if data is not None and data.info else None
+    needed: list[compat.ModelDownload] = []
     if facts.policy_path:
-        needed.append(("policy.path", facts.policy_path))
+        needed.append(compat.ModelDownload("policy.path", facts.policy_path))
     policy, why = facts.policy, facts.policy_error
     if policy is not None:
-        vlm = getattr(policy, "vlm_model_name", None)
-        if vlm:
-            needed.append(("policy.vlm_model_name", vlm))
-    missing = [(what, name) for what, name in needed if not compat.local_model_present(name)]
+        needed.extend(d for d in compat.policy_downloads(policy, features) if backbone or d.file is None)
+    missing = [d for d in needed if not d.present]
     if missing:
-        return [
-            CheckResult(
-                "offline_models",
-                "error",
-                f"{what}={name} is not available offline (no local folder, not in the Hugging Face cache)",
-                FETCH.format(name=name),
-            )
-            for what, name in missing
-        ]
+        return [_missing(d) for d in missing]
     if policy is None and why:
         return [
             CheckResult(
@@ -46,7 +65,7 @@ def check_models(facts: RunFacts) -> list[CheckResult]:
                 "check policy.path",
             )
         ]
-    shown = ", ".join(f"{w}={n}" for w, n in needed) or "no pretrained model or backbone"
+    shown = ", ".join(f"{d.field}={d.file or d.name}" for d in needed) or "no pretrained model or backbone"
     return [CheckResult("offline_models", "ok", f"available offline: {shown}")]
 
 

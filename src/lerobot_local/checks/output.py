@@ -23,13 +23,14 @@ def check_output_dir(config: Any) -> CheckResult:
     if getattr(config, "resume", False):
         return CheckResult("output_dir", "ok", f"resuming in {out}")
     if out.exists() and any(out.iterdir()):
-        return CheckResult(
-            "output_dir",
-            "error",
-            f"output_dir {out} already holds a run; it would be clobbered",
-            "choose a new --output_dir, or resume it with --resume=true "
-            f"--config_path={compat.resume_config_path(out)}",
+        resumable = compat.resumable_config_path(out)
+        fix = (
+            f"choose a new --output_dir, or resume it with --resume=true --config_path={resumable}"
+            if resumable is not None
+            else f"choose a new --output_dir, or delete {out} (it holds no checkpoint to resume from)"
         )
+        message = f"output_dir {out} already holds a run; it would be clobbered"
+        return CheckResult("output_dir", "error", message, fix)
     return CheckResult("output_dir", "ok", f"{out} is new")
 
 

@@ -11,14 +11,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import draccus
 
 from lerobot_local.argv import bare_booleans, bool_fields, flag_help
 from lerobot_local.convert.errors import ConversionError
-from lerobot_local.convert.run import ConvertJob, UsageError
+from lerobot_local.convert.run import TMP_SUFFIX, ConvertJob, UsageError, sibling
 from lerobot_local.convert.writer import WriteOptions
 from lerobot_local.dataset import INFO_PATH
+from lerobot_local.interrupts import run_interruptible
 from lerobot_local.logs import setup_logging
 
 logger = logging.getLogger("lerobot_local.convert")
@@ -164,10 +166,36 @@ def pick_converter(cfg: ConvertCLIConfig):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Console entry point; returns the exit code."""
+    """Console entry point; returns the exit code (130 on Ctrl-C or SIGTERM, with one line saying what was
+    and was not written)."""
+    argv = sys.argv[1:] if argv is None else argv
+    state: dict[str, Any] = {"started": time.time()}
+    return run_interruptible("lerobot-convert-local", lambda: _main(argv, state), lambda: _written(state))
+
+
+def _written(state: dict[str, Any]) -> str:
+    """What an interrupted conversion left on disk, read from the disk (the input is never written)."""
+    cfg = state.get("cfg")
+    if cfg is None or cfg.output is None:
+        return "nothing was written"
+    if cfg.dry_run:
+        return f"nothing was written (a dry run); {cfg.input} is untouched"
+    dst = Path(cfg.output)
+    tmp = sibling(dst, TMP_SUFFIX)
+    untouched = f"{cfg.input} is untouched"
+    if tmp.exists():
+        return (
+            f"nothing was written to {dst}; the partial copy {tmp} is left (the next conversion removes it); "
+            f"{untouched}"
+        )
+    if dst.exists() and dst.stat().st_mtime >= state["started"] and not state.get("existed"):
+        return f"{dst} was written and verified before the interrupt (no report); {untouched}"
+    return f"nothing was written ({dst} is as it was, no partial copy is left); {untouched}"
+
+
+def _main(argv: list[str], state: dict[str, Any]) -> int:
     from lerobot_local import compat
 
-    argv = sys.argv[1:] if argv is None else argv
     compat.force_offline()
     setup_logging()
     if "--help" in argv or "-h" in argv:
@@ -176,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         cfg = parse_args(argv)
+        state["cfg"], state["existed"] = cfg, cfg.output is not None and Path(cfg.output).exists()
         name, converter = pick_converter(cfg)
         job = ConvertJob(
             input=cfg.input,

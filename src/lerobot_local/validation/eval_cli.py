@@ -41,7 +41,8 @@ HELP = """usage: lerobot-local eval --checkpoint=DIR [options]
   --dataset_root=PATH  local v3.0 dataset (default: dataset.root of the checkpoint's train_config.json,
                        relative to where training ran); also --dataset.root=PATH
   --episodes=[3,7]     episodes to evaluate (default: the held-out episodes recorded with the checkpoint;
-                       all episodes for a checkpoint trained without a holdout); also --dataset.episodes=;
+                       else those its train_config.json's dataset.episodes left out; all episodes when it
+                       saw them all or on another dataset); also --dataset.episodes=;
                        episodes the checkpoint was trained on are marked "trained on" (not a held-out score)
   --max_samples=N      frames evaluated, evenly spaced over the episodes (default: the run's setting, or 256)
   --batch_size=N       (default: the run's validation batch size, else its training batch size)
@@ -189,23 +190,17 @@ def _recorded(target: Target) -> tuple[dict[str, Any], dict[str, Any]]:
     return train_cfg, saved.get("validation") or {}
 
 
-def _dataset_shape(feature: dict[str, Any]) -> tuple[int, ...]:
-    shape = tuple(int(n) for n in feature.get("shape", ()))
-    names = feature.get("names") or []
-    if feature.get("dtype") in ("video", "image") and len(shape) == 3 and list(names)[-1:] == ["channels"]:
-        shape = (shape[2], shape[0], shape[1])
-    return shape
-
-
 def feature_problems(policy_features: dict[str, tuple[int, ...]], info: dict[str, Any]) -> list[str]:
-    """How the dataset's features (info.json) differ from what the policy reads and predicts."""
+    """How the dataset's features (info.json) differ from what the policy reads and predicts; images are
+    compared as LeRobot hands them to a policy (every axis spelling it accepts: ``channel``, ``channels``)."""
     features = info.get("features", {})
+    shapes = compat.dataset_feature_shapes(features if isinstance(features, dict) else {})
     problems = []
     for key, shape in policy_features.items():
         if key not in features:
             problems.append(f"the dataset has no '{key}'")
             continue
-        mine = _dataset_shape(features[key])
+        mine = shapes.get(key, ())
         visual = features[key].get("dtype") in ("video", "image")
         if (visual and mine[:1] != shape[:1]) or (not visual and mine != shape):
             problems.append(f"'{key}' has shape {list(mine)} in the dataset but {list(shape)} in the policy")
@@ -239,19 +234,34 @@ def working_directory(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-def _offline_problem(config: Any, pretrained: Path, cwd: Path) -> str | None:
-    """The before-train ``offline_models`` message for a model the policy loads that is not here, or None."""
+def _offline_problem(config: Any, pretrained: Path, cwd: Path, opts: Options) -> str | None:
+    """The before-train ``offline_models`` message for a model the policy loads that is not here, or None.
+    The backbone's ImageNet weights matter only for the untrained initialisation (the trained policy's come
+    from the checkpoint)."""
     from lerobot_local.checks.offline import check_models  # the same row as training, word for word
 
     facts = SimpleNamespace(policy_path=None, policy=config, policy_error=None)
     with working_directory(cwd):
-        rows = [r for r in check_models(facts) if r.severity == "error"]
-    if not rows:
-        return None
-    return "; ".join(
+        rows = [r for r in check_models(facts, backbone=False) if r.severity == "error"]
+        downloads = compat.policy_downloads(config) if opts.untrained or opts.untrained_reference else []
+    problems = [
         f"{pretrained / 'config.json'}: offline_models: {r.message} (relative to {cwd}); fix: {r.fix}"
         for r in rows
+    ]
+    flag = "--untrained=true" if opts.untrained else "the untrained reference"
+    fix = (
+        ""
+        if opts.untrained
+        else ", or pass --untrained_reference=false (the trained weights need no download)"
     )
+    problems += [
+        f"{pretrained / 'config.json'}: {d.field}={d.name}: {flag} starts from the ImageNet weights of the "
+        f"{d.backbone} backbone, not available offline at {d.file}; fix: download {d.url} on a connected "
+        f"machine and put it at exactly {d.file}{fix}"
+        for d in downloads
+        if d.file is not None and not d.present
+    ]
+    return "; ".join(problems) or None
 
 
 def _plan(opts: Options, target: Target) -> dict[str, Any]:
@@ -280,7 +290,7 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
             f"lerobot-convert-local --input={root} --output={root}_v30"
         )
     config = _policy_config(target.pretrained)
-    offline = _offline_problem(config, target.pretrained, cwd)
+    offline = _offline_problem(config, target.pretrained, cwd, opts)
     if offline:
         raise EvalError(offline)
     problems = feature_problems(compat.policy_features(config), info)
@@ -295,18 +305,19 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
         tasks = episode_tasks(root)
     except SplitError as exc:
         raise EvalError(str(exc)) from exc
-    same_dataset = trained_root is not None and _same_path(root, str(trained_root))
+    same_path = trained_root is not None and _same_path(root, str(trained_root))
+    copy = not same_path and _same_episodes(root, info, tasks, trained_root)
+    same_dataset = same_path or copy
+    trained_on = (train_cfg.get("dataset") or {}).get("episodes")
+    trained = set(trained_on if trained_on is not None else tasks) if same_dataset else set()
+    episodes, source = _default_episodes(tasks, recorded, trained, same_dataset, trained_root, root)
+    if copy:
+        source += f"; {root} has the episodes of {trained_root}, the dataset trained on"
     if opts.episodes is not None:
         episodes, source = sorted(set(opts.episodes)), "--episodes"
-    elif recorded.get("episodes") and same_dataset:
-        episodes, source = sorted(recorded["episodes"]), "the held-out episodes recorded with the checkpoint"
-    else:
-        episodes, source = sorted(tasks), "all episodes (the checkpoint records no holdout)"
     unknown = [e for e in episodes if e not in tasks]
     if unknown:
         raise EvalError(f"{root} has no episodes {unknown} (it has 0..{max(tasks)}); fix --episodes")
-    trained_on = (train_cfg.get("dataset") or {}).get("episodes")
-    trained = set(trained_on if trained_on is not None else tasks) if same_dataset else set()
     batch = opts.batch_size or recorded.get("batch_size") or train_cfg.get("batch_size") or 8
     margin = opts.beat_margin if opts.beat_margin is not None else recorded.get("beat_margin", 0.05)
     return {
@@ -327,6 +338,47 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
         "overfit_checkpoints": int(recorded.get("overfit_checkpoints", 2)),
         "profile": _profile(target),
     }
+
+
+def _same_episodes(root: Path, info: dict[str, Any], tasks: dict[int, list[str]], other: Path | None) -> bool:
+    """True when ``other`` (the dataset trained on) holds the same episodes as ``root``: a copy (e.g. one
+    whose ``info.json`` was edited by hand), with the same episode count, frames, fps and task per episode."""
+    from lerobot_local.validation.split import SplitError, episode_tasks
+
+    if other is None:
+        return False
+    theirs, _ = read_info(other)
+    if theirs is None:
+        return False
+    if any(theirs.get(k) != info.get(k) for k in ("total_episodes", "total_frames", "fps")):
+        return False
+    try:
+        return episode_tasks(other) == tasks
+    except SplitError:
+        return False
+
+
+def _default_episodes(
+    tasks: dict[int, list[str]],
+    recorded: dict[str, Any],
+    trained: set[int],
+    same_dataset: bool,
+    trained_root: Path | None,
+    root: Path,
+) -> tuple[list[int], str]:
+    """The episodes evaluated when --episodes is not given, and why, in words that are true."""
+    if not same_dataset:
+        if trained_root is None:
+            why = "its train_config.json names no dataset.root, so which episodes it saw is unknown"
+        else:
+            why = f"{root} is not the dataset trained on ({trained_root}): every episode is new to the policy"
+        return sorted(tasks), f"all episodes ({why})"
+    if recorded.get("episodes"):
+        return sorted(recorded["episodes"]), "the held-out episodes recorded with the checkpoint"
+    unseen = sorted(set(tasks) - trained)
+    if unseen:
+        return unseen, "the episodes left out of dataset.episodes in the checkpoint's train_config.json"
+    return sorted(tasks), "all episodes (the checkpoint was trained on every episode: it held none out)"
 
 
 def _profile(target: Target) -> str | None:
@@ -408,13 +460,17 @@ def evaluate_target(
                 progress=bar,
             )
 
+    def untrained() -> Any:  # built where training ran: relative paths of its config resolve (a local VLM)
+        with working_directory(plan["cwd"]):
+            return compat.untrained_policy(config, dataset, device, plan["init_seed"])
+
     reference = None
     if opts.untrained:
-        policy = compat.untrained_policy(config, dataset, device, plan["init_seed"])
+        policy = untrained()
     elif opts.untrained_reference:
         reference = cache.get("untrained") or _cached_reference(target, plan, len(frames))
         if reference is None:
-            fresh = compat.untrained_policy(config, dataset, device, plan["init_seed"])
+            fresh = untrained()
             metrics = score(fresh, "untrained initialisation")
             keep = ("val_loss", "mae", "mae_mean", "rmse", "rmse_mean")
             reference = {

@@ -21,6 +21,7 @@ from typing import Any
 from tqdm import tqdm
 
 from lerobot_local import compat
+from lerobot_local.runner import mark_checkpoint
 from lerobot_local.validation import records
 from lerobot_local.validation.config import ValidationSettings
 from lerobot_local.validation.cost import MIN_FRAMES, budget_frames, duration, steps_between
@@ -520,8 +521,10 @@ def install(train_globals: dict[str, Any], cfg: Any, settings: Any, facts: Any, 
 
         def save_checkpoint(*args: Any, **kwargs: Any) -> Any:
             out = original(*args, **kwargs)
+            bound = signature.bind_partial(*args, **kwargs).arguments
+            if run.main:  # resumable from here on, even when killed during the validation below
+                mark_checkpoint(run.settings, Path(bound["checkpoint_dir"]))
             if run.split is not None and run.main:
-                bound = signature.bind_partial(*args, **kwargs).arguments
                 run.start()
                 run.validate(
                     bound["policy"],

@@ -1,0 +1,52 @@
+"""Ctrl-C (SIGINT) and SIGTERM in lerobot-local's own commands (the converter, check, eval, preflight).
+
+The command stops with one line on stderr that says what was and was not written, and exit code 130, never a
+traceback. Once the signal arrived, whatever the body raises on its way out is the interruption: a Ctrl-C
+during an import leaves a half-imported module behind (``AttributeError: partially initialized module
+'pandas'`` at the next use of it), which is not a second problem to report. Not used inside lerobot-train:
+LeRobot owns its signals there.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from collections.abc import Callable
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def run_interruptible(command: str, body: Callable[[], int], written: Callable[[], str]) -> int:
+    """``body()``'s exit code; on SIGINT or SIGTERM, one line ``<command>: interrupted (<signal>): <what
+    written() says>`` on stderr and :data:`EXIT_INTERRUPTED`. ``written`` is asked after the body unwound
+    (its cleanup done), so it can look at what is on disk."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
+        return body()
+    received: list[str] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        if not received:
+            received.append(signal.Signals(signum).name)
+        raise KeyboardInterrupt
+
+    previous = {s: signal.signal(s, stop) for s in SIGNALS}
+    try:
+        return body()
+    except BaseException as exc:
+        if not received and not isinstance(exc, KeyboardInterrupt):
+            raise
+        for s in SIGNALS:  # a second Ctrl-C while saying what was written: stop saying it, quietly
+            signal.signal(s, signal.SIG_IGN)
+        name = received[0] if received else "SIGINT"
+        try:
+            said = written()
+        except Exception as why:  # the line must come out whatever the disk looks like
+            said = f"what was written could not be read ({type(why).__name__}: {why})"
+        sys.stderr.write(f"\n{command}: interrupted ({name}): {said}\n")
+        sys.stderr.flush()
+        return EXIT_INTERRUPTED
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
