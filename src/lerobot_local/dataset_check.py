@@ -3,7 +3,8 @@ before or after conversion, no train config needed.
 
 Prints one table (every problem found, counted), the episodes to leave out as a ready flag
 (``--exclude_episodes=[...]`` for ``lerobot-convert-local`` on a v2.x folder, ``--dataset.episodes=[...]``
-for ``lerobot-train`` on a v3.0 one), optionally writes ``--report_json`` and a few frames per camera as PNG
+for ``lerobot-train`` on a v3.0 one), the conversion without a camera whose videos are missing or unreadable
+(``--drop_features=...``, v2.x), optionally writes ``--report_json`` and a few frames per camera as PNG
 (``--frames_dir``) so the lab can see that the right camera is under the right name.
 Exit codes: 0 no error (warnings allowed), 1 errors, 2 usage error.
 """
@@ -22,7 +23,7 @@ import draccus
 
 from lerobot_local import compat
 from lerobot_local.checks.dataset import convert_command
-from lerobot_local.convert.scan import ROW_FLAGS
+from lerobot_local.convert.scan import ROW_FLAGS, drop_flag
 from lerobot_local.dataset import V2X
 from lerobot_local.dataset_frames import write_frames
 from lerobot_local.facts import DatasetFacts, gather_dataset_facts
@@ -77,6 +78,7 @@ class CheckReport:
     flagged_episodes: list[int] = field(default_factory=list)
     keep_episodes: list[int] = field(default_factory=list)
     flag: str | None = None
+    drop_command: str | None = None  # the conversion without the cameras whose files are missing/unreadable
     frames_written: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -95,6 +97,7 @@ class CheckReport:
             "flagged_episodes": self.flagged_episodes,
             "keep_episodes": self.keep_episodes,
             "flag": self.flag,
+            "drop_command": self.drop_command,
             "frames_written": self.frames_written,
             "seconds": round(self.seconds, 3),
         }
@@ -143,13 +146,36 @@ def all_episodes(dataset: DatasetFacts) -> list[int]:
 def converter_flags(results: list[CheckResult]) -> list[str]:
     """The converter flags that fix some rows (``--retime=true``, ``--stats=recompute``, ...), each once."""
     flags = [ROW_FLAGS[r.name] for r in results if r.severity in ("warning", "error") and r.name in ROW_FLAGS]
-    flags += [f for r in results if r.severity in ("warning", "error") for f in _row_flags(r)]
     return list(dict.fromkeys(flags))
 
 
-def _row_flags(row: CheckResult) -> list[str]:
-    """A flag a row's fix names for the conversion itself (``--drop_features=...``)."""
-    return [word.rstrip(".;,)") for word in row.fix.split() if word.startswith("--drop_features=")]
+def drop_command(dataset: DatasetFacts, results: list[CheckResult], flags: list[str]) -> str | None:
+    """The conversion that keeps every episode whose only findings are a camera's missing or unreadable
+    files, without that camera (``--drop_features=...``), the other findings' episodes left out as in the
+    exclusion flag; None when no camera's files are at fault, or nothing would be left.
+
+    Built from the rows' details (which problem is whose camera), never from a fix's words: a row that
+    mixes a camera's video and an episode's parquet file still leaves that episode out."""
+    if dataset.version not in V2X:  # the converter leaves cameras out of v2.x sources only
+        return None
+    cameras: list[str] = []
+    others: set[int] = set()
+    for row in results:
+        if row.severity not in ("warning", "error") or (flags and row.name in ROW_FLAGS):
+            continue
+        found = [d for d in row.details if isinstance(d, dict) and "camera" in d]
+        if not found:
+            others.update(row.episodes)
+            continue
+        for detail in found:
+            if detail["camera"] and row.severity == "error":
+                cameras.append(detail["camera"])
+            else:
+                others.update(detail.get("episodes") or ())
+    keep = [e for e in all_episodes(dataset) if e not in others]
+    if not cameras or not keep:
+        return None
+    return convert_command(dataset.root, sorted(others) or None, [*flags, drop_flag(cameras)])
 
 
 def exclusion_flag(
@@ -175,11 +201,12 @@ def run_check(cfg: CheckConfig) -> CheckReport:
     flags = converter_flags(report.results) if dataset.version in V2X else []
     # a row a converter flag fixes flags no episode to leave out
     report.flagged_episodes = flagged_episodes(
-        [r for r in report.results if not (flags and (r.name in ROW_FLAGS or _row_flags(r)))]
+        [r for r in report.results if not (flags and r.name in ROW_FLAGS)]
     )
     episodes = all_episodes(dataset)
     report.keep_episodes = [e for e in episodes if e not in set(report.flagged_episodes)]
     report.flag = exclusion_flag(dataset, report.flagged_episodes, report.keep_episodes, flags)
+    report.drop_command = drop_command(dataset, report.results, flags)
     readable = dataset.local is not None or dataset.source is not None
     if cfg.frames_dir is not None and readable:
         written, problems = write_frames(root, dataset.info, Path(cfg.frames_dir), cfg.frames_per_camera)
@@ -193,6 +220,16 @@ def run_check(cfg: CheckConfig) -> CheckReport:
 
 
 def _episodes_line(report: CheckReport) -> str | None:
+    line = _exclusion_line(report)
+    if report.drop_command:
+        drop = (
+            f"to convert without the camera(s) whose files are missing or unreadable: {report.drop_command}"
+        )
+        line = f"{line}\n{drop}" if line else drop
+    return line
+
+
+def _exclusion_line(report: CheckReport) -> str | None:
     flagged = report.flagged_episodes
     if not flagged:
         return f"to convert with the fixes above: {report.flag}" if report.flag else None

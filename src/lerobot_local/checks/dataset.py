@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from lerobot_local.convert.errors import ConversionProblems, Problem
-from lerobot_local.convert.scan import CLOCK, scan_source
+from lerobot_local.convert.scan import CLOCK, drop_flag, scan_source
 from lerobot_local.dataset import (
     DATA_GLOB,
     EPISODES_DIR,
@@ -333,13 +333,24 @@ def _problem_rows(root: Path, problems: list[Problem]) -> list[CheckResult]:
         shown = "; ".join(str(m.error) for m in members[:MAX_SHOWN])
         more = f" (and {len(members) - MAX_SHOWN} more)" if len(members) > MAX_SHOWN else ""
         episodes = sorted({e for m in members for e in m.all_episodes})
+        cameras = list(dict.fromkeys(m.camera for m in members if m.camera))
+        fix = members[0].error.fix
+        if cameras:  # `lerobot-local check` prints the whole command (dataset_check.drop_command)
+            fix += f"; or convert without {', '.join(cameras)} with {drop_flag(cameras)} (the command below)"
         results.append(
             CheckResult(
                 f"{NAME}:{group.replace(' ', '_')}",
                 "error",
                 f"{len(members)} problem(s): {shown}{more}",
-                members[0].error.fix,
+                fix,
                 episodes=tuple(episodes),
+                # which problem is a camera's: the episodes that --drop_features does not save
+                details=tuple(
+                    {"file": m.error.path, "episodes": list(m.all_episodes), "camera": m.camera}
+                    for m in members
+                )
+                if cameras
+                else (),
             )
         )
     return results

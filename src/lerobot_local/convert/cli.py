@@ -60,6 +60,9 @@ class ConvertCLIConfig:
     retime: bool = False
     # Convert although the value checks found errors (NaN/Inf, stats that disagree with the data).
     allow_value_errors: bool = False
+    # Leave these cameras out, comma-separated (e.g. their videos are lost): observation.images.wrist,...
+    # The copy's info.json, stats and episodes no longer name them. Cameras only (video or image features).
+    drop_features: str | None = None
 
 
 def _help_text() -> str:
@@ -73,7 +76,7 @@ def _help_text() -> str:
         "       [--verify=quick|full|none] [--converter=auto|NAME] [--stats=source|recompute]",
         "       [--data_file_size_mb=100] [--video_file_size_mb=200] [--report_json=PATH]",
         "       [--episodes=[0,1,2] | --exclude_episodes=[0,3,6]] [--retime=false]",
-        "       [--allow_value_errors=false]",
+        "       [--allow_value_errors=false] [--drop_features=observation.images.wrist[,...]]",
         "",
         "A source with problems is refused with every problem listed at once (grouped, counted; the first",
         "line says how many), nothing written, exit 1; when every problem belongs to some episodes the",
@@ -81,6 +84,8 @@ def _help_text() -> str:
         "or --retime=true where they are the fix). Value errors (NaN/Inf, stats that disagree with the data)",
         "are problems too, unless --allow_value_errors=true. A v3.0 dataset is re-written with recomputed",
         "stats by --converter=local_v30_restats --stats=recompute (a new copy; the input is never changed).",
+        "When a camera's videos are missing or unreadable, the refusal also names the --drop_features=...",
+        "that converts every episode without that camera.",
         "",
         "Flags (dashes or underscores both work: --dry-run = --dry_run; a bare switch means =true: "
         "--dry_run = --dry_run=true):",
@@ -127,7 +132,24 @@ def parse_args(argv: list[str]) -> ConvertCLIConfig:
         raise UsageError(f"--stats={cfg.stats} is not 'source' or 'recompute'")
     if cfg.data_file_size_mb <= 0 or cfg.video_file_size_mb <= 0:
         raise UsageError("--data_file_size_mb and --video_file_size_mb must be positive")
+    drop_list(cfg.drop_features)  # an empty name is a usage error before anything is read
     return cfg
+
+
+def drop_list(value: str | None) -> list[str] | None:
+    """``--drop_features=a,b`` (brackets and spaces tolerated: ``[a, b]``) as a list of feature names."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    names = [name.strip().strip("'\"") for name in text.split(",")]
+    if not names or any(not name for name in names):
+        raise UsageError(
+            f"--drop_features={value} is not a comma-separated list of feature names; write e.g. "
+            "--drop_features=observation.images.wrist,observation.images.top"
+        )
+    return names
 
 
 def pick_converter(cfg: ConvertCLIConfig):
@@ -215,6 +237,7 @@ def _main(argv: list[str], state: dict[str, Any]) -> int:
             episodes=cfg.episodes,
             exclude_episodes=cfg.exclude_episodes,
             allow_value_errors=cfg.allow_value_errors,
+            drop_features=drop_list(cfg.drop_features),
             write=WriteOptions(
                 data_file_size_mb=cfg.data_file_size_mb,
                 video_file_size_mb=cfg.video_file_size_mb,
@@ -255,6 +278,11 @@ def _print_summary(report, seconds: float) -> None:
         f"cameras {len(report.cameras)}",
         f"  files written {len(report.files_written)}, bytes {report.bytes_written:,}, time {seconds:.2f} s",
     ]
+    if report.dropped_features:
+        lines.append(
+            f"  cameras left out (--drop_features): {', '.join(report.dropped_features)}; kept: "
+            f"{', '.join(report.cameras) or 'none'}"
+        )
     if report.excluded_episodes:
         lines.append(
             f"  kept {report.episodes} of {report.source_episodes} source episodes, left out "

@@ -25,6 +25,7 @@ class Problem:
     error: ConversionError
     episode: int | None = None
     episodes: tuple[int, ...] = ()  # a problem of several episodes (a check row): every one of them
+    camera: str | None = None  # the camera whose file this is (--drop_features=CAMERA converts without it)
 
     @property
     def all_episodes(self) -> tuple[int, ...]:

@@ -54,10 +54,10 @@ def restats(job: ConvertJob, converter_name: str) -> ConversionReport:
             "point dataset.root at this folder; to write a copy with its stats recomputed from the data, "
             "run the same command with --stats=recompute",
         )
-    if job.episodes is not None or job.exclude_episodes is not None or job.write.retime:
+    if job.episodes is not None or job.exclude_episodes is not None or job.write.retime or job.drop_features:
         raise ConversionError(
             info_path,
-            "--episodes, --exclude_episodes and --retime apply to v2.x sources only",
+            "--episodes, --exclude_episodes, --retime and --drop_features apply to v2.x sources only",
             "pass a v3.0 dataset with --stats=recompute alone (use lerobot-train's --dataset.episodes=[...] "
             "to leave episodes out)",
         )

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from lerobot_local.convert.errors import ConversionError, ConversionProblems, Problem
-from lerobot_local.convert.scan import CLOCK, GROUP_FLAGS, scan_source
-from lerobot_local.convert.source import SourceDataset, read_source
+from lerobot_local.convert.scan import CLOCK, GROUP_FLAGS, drop_flag, scan_source
+from lerobot_local.convert.source import CAMERA_DTYPES, INDEX_COLUMNS, SourceDataset, read_source
 from lerobot_local.convert.values import dataset_check_rows
 from lerobot_local.convert.writer import WriteOptions, plan_tasks, write_dataset
 
@@ -26,6 +26,7 @@ logger = logging.getLogger("lerobot_local." + __name__.rsplit(".", 1)[-1])
 TMP_SUFFIX = ".lerobot-local-tmp"
 TIMESTAMP_GROUPS = (CLOCK,)
 OLD_SUFFIX = ".lerobot-local-old"
+NOTHING_LEFT = "no episode is free of problems"  # how a hint that converts nothing begins
 
 
 class UsageError(Exception):
@@ -45,6 +46,8 @@ class ConvertJob:
     exclude_episodes: list[int] | None = None
     # Convert although the value checks found errors (NaN/Inf, stats that disagree with the data).
     allow_value_errors: bool = False
+    # Cameras (video or image features) to leave out of the output: features, files and stats.
+    drop_features: list[str] | None = None
 
 
 @dataclass
@@ -61,6 +64,7 @@ class ConversionReport:
     episode_map: dict[int, int] = field(default_factory=dict)  # source index -> output index, every kept one
     tasks: int = 0
     cameras: list[str] = field(default_factory=list)
+    dropped_features: list[str] = field(default_factory=list)  # cameras left out (--drop_features)
     files_written: list[str] = field(default_factory=list)
     bytes_written: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
@@ -191,6 +195,36 @@ def select_episodes(src: SourceDataset, job: ConvertJob) -> SourceDataset:
     return src.select(keep)
 
 
+def drop_features(src: SourceDataset, job: ConvertJob) -> SourceDataset:
+    """``src`` without the cameras ``job.drop_features`` (UsageError on a name it has not, or not a camera).
+
+    Only cameras: a policy's state and action define its input and output, the index columns are LeRobot's
+    own, and the checks compare state with action, so a numeric feature left out would quietly change what
+    is trained rather than salvage a recording whose videos are lost.
+    """
+    names = list(dict.fromkeys(job.drop_features or []))
+    if not names:
+        return src
+    cameras = [k for k, f in src.features.items() if f.get("dtype") in CAMERA_DTYPES]
+    info = f"{src.root}/meta/info.json"
+    unknown = [n for n in names if n not in src.features]
+    if unknown:
+        others = [k for k in src.features if k not in cameras and k not in INDEX_COLUMNS]
+        raise UsageError(
+            f"--drop_features names {', '.join(unknown)}, which {info} does not declare; its cameras are "
+            f"{', '.join(cameras) or '(none)'} (other features: {', '.join(others) or '(none)'})"
+        )
+    not_cameras = [n for n in names if n not in cameras]
+    if not_cameras:
+        raise UsageError(
+            "--drop_features leaves out cameras only (video or image features), and "
+            + ", ".join(f"{n} is {src.features[n].get('dtype')}" for n in not_cameras)
+            + f" in {info}: the policy's inputs and outputs stay as recorded; cameras here: "
+            f"{', '.join(cameras) or '(none)'}"
+        )
+    return src.without(names)
+
+
 def _list_flag(indices: list[int]) -> str:
     """Indices in draccus list syntax, as LeRobot's --dataset.episodes takes them: ``[0,3,6]``."""
     return "[" + ",".join(str(i) for i in indices) + "]"
@@ -231,10 +265,37 @@ def problems_hint(
     job: ConvertJob, src_all: SourceDataset, src: SourceDataset, problems: list[Problem]
 ) -> str | None:
     """The command-line change that converts the rest: a flag that fixes some groups (--stats=recompute,
-    --retime=true), the episodes to leave out for the others; None when a problem belongs to no episode."""
+    --retime=true), the episodes to leave out for the others; None when a problem belongs to no episode.
+    When a camera's files are missing or unreadable, also the --drop_features=... that keeps every episode
+    without that camera."""
+    hint = _flags_hint(job, src_all, src, problems)
+    cameras = sorted({p.camera for p in problems if p.camera})
+    if not cameras:
+        return hint
+    drop = drop_flag([*(job.drop_features or []), *cameras])
+    rest = [p for p in problems if not p.camera]
+    alternative = (
+        _flags_hint(job, src_all, src, rest, [drop]) if rest else f"run the same command with {drop}"
+    )
+    if alternative is None or alternative.startswith(NOTHING_LEFT):
+        return hint
+    which = f"camera{'s' if len(cameras) > 1 else ''} {', '.join(cameras)}"
+    alternative = f"to convert without the {which} (files missing or unreadable), {alternative}"
+    if hint is None or hint.startswith(NOTHING_LEFT):
+        return f"{alternative} (or restore the files named above)"
+    return f"{alternative}\n  or, {hint}"  # the episodes' flag stays the last words, as without a camera
+
+
+def _flags_hint(
+    job: ConvertJob,
+    src_all: SourceDataset,
+    src: SourceDataset,
+    problems: list[Problem],
+    extra: list[str] | None = None,
+) -> str | None:
     if any(not p.all_episodes and p.group not in GROUP_FLAGS for p in problems):
         return None
-    flags = sorted({GROUP_FLAGS[p.group] for p in problems if p.group in GROUP_FLAGS})
+    flags = [*sorted({GROUP_FLAGS[p.group] for p in problems if p.group in GROUP_FLAGS}), *(extra or [])]
     bad = sorted({e for p in problems if p.group not in GROUP_FLAGS for e in p.all_episodes})
     if not bad:
         concerned = sorted({e for p in problems for e in p.all_episodes})
@@ -245,7 +306,7 @@ def problems_hint(
             )
         return f"run the same command with {' '.join(flags)}"
     if not [ep for ep in src.episodes if ep.index not in set(bad)]:
-        return "no episode is free of problems: restore the files named above"
+        return f"{NOTHING_LEFT}: restore the files named above"
     rest = len(src.episodes) - len(bad)
     return (
         f"to convert the other {rest} of {len(src_all.episodes)} episodes, run the same command with "
@@ -349,7 +410,7 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
     started = time.perf_counter()
     src_root, dst = check_paths(job)
     src_all = read_source(src_root)
-    src = select_episodes(src_all, job)
+    src = drop_features(select_episodes(src_all, job), job)
     report = ConversionReport(
         source=str(src_root),
         output=str(dst),
@@ -359,6 +420,7 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
     )
     _summary(src, report)
     report.source_episodes = len(src_all.episodes)
+    report.dropped_features = list(dict.fromkeys(job.drop_features or []))
     kept = {ep.index for ep in src.episodes}
     report.excluded_episodes = [ep.index for ep in src_all.episodes if ep.index not in kept]
     report.episode_map = {ep.index: new for new, ep in enumerate(src.episodes)}

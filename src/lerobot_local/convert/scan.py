@@ -11,6 +11,7 @@ warning). Each problem names the file, the episode and the fix; the caller turns
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,11 @@ GROUP_FLAGS = {
     CLOCK: "--retime=true",
     **{f"check {name}": flag for name, flag in ROW_FLAGS.items()},
 }
+
+
+def drop_flag(cameras: list[str]) -> str:
+    """The converter flag that leaves ``cameras`` out: ``--drop_features=a,b`` (no brackets: no glob)."""
+    return "--drop_features=" + ",".join(dict.fromkeys(cameras))
 
 
 def scan_source(
@@ -81,8 +87,10 @@ def scan_source(
     bar = tqdm(src.episodes, desc="scan", unit="ep", disable=not progress, leave=False)
     for ep in bar:
         problems += _scan_data(src, ep, deep, retime, said)
-        for key in src.video_keys:
-            problems += _scan_video(src, ep, key, deep, first_video, warnings)
+        for key in src.video_keys:  # a camera's own problems go away with --drop_features=KEY
+            problems += [
+                replace(p, camera=key) for p in _scan_video(src, ep, key, deep, first_video, warnings)
+            ]
     return problems
 
 

@@ -28,6 +28,8 @@ NUMERIC_DTYPES = (
     "uint8", "uint16", "uint32", "uint64", "bool",
 )  # fmt: skip
 KNOWN_DTYPES = (*NUMERIC_DTYPES, "string", "image", "video")
+# A camera: what --drop_features may leave out (video files, or images in the parquet files).
+CAMERA_DTYPES = ("video", "image")
 # The columns LeRobot writes into every data parquet file besides the user's features.
 INDEX_COLUMNS = ("timestamp", "frame_index", "episode_index", "index", "task_index")
 
@@ -116,6 +118,20 @@ class SourceDataset:
             stats=self.stats.subset(rows) if self.stats is not None else None,
             missing_stats=[i for i in self.missing_stats if i in wanted],
             problems=[p for p in self.problems if p.episode is None or p.episode in wanted],
+        )
+
+    def without(self, keys: list[str]) -> SourceDataset:
+        """The same dataset without the cameras ``keys`` (their features and per-episode stats), so that
+        everything downstream (scan, checks, writer, verify) never sees them. A damaged stats line is still
+        reported: it may have cut the other features' stats of that episode short."""
+        if not keys:
+            return self
+        dropped = set(keys)
+        info = {**self.info, "features": {k: f for k, f in self.features.items() if k not in dropped}}
+        return replace(
+            self,
+            info=info,
+            stats=self.stats.without(dropped) if self.stats is not None else None,
         )
 
 

@@ -66,6 +66,14 @@ class EpisodeStatsTable:
         picked.present = {k: {s: m[index] for s, m in masks.items()} for k, masks in self.present.items()}
         return picked
 
+    def without(self, keys: Iterable[str]) -> EpisodeStatsTable:
+        """A table without the features ``keys`` (the others' columns shared, not copied)."""
+        dropped = set(keys)
+        kept = EpisodeStatsTable(self.episodes)
+        kept.columns = {k: c for k, c in self.columns.items() if k not in dropped}
+        kept.present = {k: m for k, m in self.present.items() if k not in dropped}
+        return kept
+
     def with_features_from(self, other: EpisodeStatsTable, keys: Iterable[str]) -> EpisodeStatsTable:
         """A table with this one's features, ``keys`` taken from ``other`` (columns shared, not copied)."""
         merged = EpisodeStatsTable(self.episodes)

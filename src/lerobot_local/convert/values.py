@@ -48,7 +48,8 @@ def dataset_check_rows(
     Rows the conversion makes moot are dropped: the source's stats with ``recompute_stats``, its
     timestamps with ``retime`` (or when the converter's own scan already named them).
     """
-    facts = replace(gather_dataset_facts(src.root), source=src, source_error=None)
+    # the source as it will be converted: its selected episodes, without the cameras left out
+    facts = replace(gather_dataset_facts(src.root), info=src.info, source=src, source_error=None)
     settings = LocalSettings(deep_video_check=False)  # the converter's scan opens the videos itself
     found = CheckRows()
     for row in run_dataset_checks(facts, settings):

@@ -238,7 +238,24 @@ def _output_schema(src: SourceDataset, source: pa.Schema, required: list[str], p
             )
         else:
             fields.append(pa.field(name, pa.from_numpy_dtype(np.dtype(declared_dtype(src, name)))))
-    return pa.schema(fields, metadata=source.metadata)
+    return pa.schema(fields, metadata=_kept_metadata(source.metadata, required))
+
+
+def _kept_metadata(metadata: dict[bytes, bytes] | None, columns: list[str]) -> dict[bytes, bytes] | None:
+    """The source's schema metadata without the columns the output leaves out (a camera dropped with
+    --drop_features): the Hugging Face features it lists are what ``datasets`` expects to find."""
+    raw = (metadata or {}).get(b"huggingface")
+    if raw is None:
+        return metadata
+    try:
+        hf = json.loads(raw)
+        features = hf["info"]["features"]
+    except (ValueError, KeyError, TypeError):
+        return metadata
+    if not isinstance(features, dict) or set(features) <= set(columns):
+        return metadata
+    hf["info"]["features"] = {k: v for k, v in features.items() if k in columns}
+    return {**metadata, b"huggingface": json.dumps(hf).encode()}
 
 
 def _complete(
