@@ -7,6 +7,8 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from conftest import BIN, REPO, run_cli
 from train_helpers import tiny_act_config, write_config
 
@@ -87,3 +89,11 @@ def test_help_names_every_subcommand_and_flag_one_line_each() -> None:
     preset = run_cli("lerobot-local", "preset", "--help").stdout
     for flag in ("--dataset_root=", "--repo_id=", "--output_dir=", "--job_name=", "--out="):
         assert any(line.strip().startswith(flag) for line in preset.splitlines()), flag
+
+
+@pytest.mark.any_line
+def test_check_takes_a_bare_switch_as_argparse_users_type_it(tmp_path: Path) -> None:
+    from lerobot_local.dataset_check import parse_args
+
+    assert parse_args([str(tmp_path), "--deep_video_check"]).deep_video_check is True
+    assert parse_args([str(tmp_path), "--deep-video-check=false"]).deep_video_check is False

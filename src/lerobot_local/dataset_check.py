@@ -22,6 +22,7 @@ from typing import Any
 import draccus
 
 from lerobot_local import compat
+from lerobot_local.argv import bare_booleans, bool_fields
 from lerobot_local.checks.dataset import convert_command
 from lerobot_local.convert.scan import ROW_FLAGS, drop_flag
 from lerobot_local.dataset import V2X
@@ -119,7 +120,7 @@ def parse_args(argv: list[str]) -> CheckConfig:
     args = list(argv)
     if args and not args[0].startswith("--"):
         args[0] = f"--path={args[0]}"
-    args = [_normalise(a) for a in args]
+    args = bare_booleans([_normalise(a) for a in args], bool_fields(CheckConfig))  # --overwrite = =true
     try:
         cfg = draccus.parse(CheckConfig, args=args)
         cfg.settings()  # validates the severity overrides
