@@ -4,7 +4,7 @@
 
 Downloads each ``lerobot==X`` wheel (no dependencies, pip cache reused) and writes ``facts-X.json`` next to
 the matrix results; scripts/compat_report.py renders them as a table. The plugin handles every difference
-in ``src/lerobot_local/compat.py``.
+in ``src/lerobot_local/compat/`` (the tables that differ between releases in ``compat/versions.py``).
 """
 
 from __future__ import annotations

@@ -130,7 +130,7 @@ def _facts_table(results: Path) -> list[str]:
         "",
         "## What differs between releases",
         "",
-        "Read from each release's wheel by `scripts/compat_facts.py`; `src/lerobot_local/compat.py` handles",
+        "Read from each release's wheel by `scripts/compat_facts.py`; `src/lerobot_local/compat/` handles",
         "every difference (the train script's own plugin discovery is not used: it imports only packages",
         "named `lerobot_policy_*`/`lerobot_env_*`, and not every release calls it).",
         "",

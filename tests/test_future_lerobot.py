@@ -15,7 +15,7 @@ from conftest import run_cli
 from reliability_log import record
 from train_helpers import tiny_act_config, train, without_plugin, write_config
 
-HOOKED = "update_last_checkpoint"  # the train-script name the checkpoint actions hook into (see compat.py)
+HOOKED = "update_last_checkpoint"  # the train-script name the checkpoint actions hook into (compat/train.py)
 
 
 def _future_lerobot(
