@@ -12,7 +12,7 @@ from lerobot_local.actions.prune import prune
 from lerobot_local.manifest import write_manifest
 from lerobot_local.validation.best import best_checkpoint, point_best
 from lerobot_local.validation.config import CHECKPOINT_VALIDATION_FILE, ValidationSettings
-from lerobot_local.validation.eval_cli import feature_problems
+from lerobot_local.validation.eval_offline import feature_problems
 from lerobot_local.validation.metrics import action_names, select_frames
 from lerobot_local.validation.split import SplitError, compute_split, episode_tasks
 from validation_helpers import TASKS, make_reach_dataset

@@ -13,7 +13,8 @@ import numpy as np
 from lerobot_local.dataset import read_stats_json
 from lerobot_local.results import CheckResult
 from lerobot_local.values.data import ValueData, read_v2x, read_v30
-from lerobot_local.values.scan import ALL_CHECKS, FIXES, Finding, ScanContext, scan
+from lerobot_local.values.findings import ALL_CHECKS, FIXES, Finding, ScanContext
+from lerobot_local.values.scan import scan
 from lerobot_local.values.settings import ValueCheckSettings
 from lerobot_local.values.timing import check_timing, timing_results
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from lerobot_local.results import CheckResult
 from lerobot_local.values.data import ValueData
-from lerobot_local.values.scan import Finding
+from lerobot_local.values.findings import Finding
 
 TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s
 FPS = "fps"  # the dataset-level verdict: info.json's fps against the episodes' rate
