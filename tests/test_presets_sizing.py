@@ -146,3 +146,19 @@ def test_a_schedule_left_to_the_policys_defaults_is_scaled_too(
     assert cfg.batch_size == 128
     assert (cfg.policy.scheduler_warmup_steps, cfg.policy.scheduler_decay_steps) == (125, 3750)
     assert cfg.steps == config["steps"] // 8
+
+
+def test_validations_between_checkpoints_keep_their_spacing_in_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lerobot_local.sizing as sizing
+
+    monkeypatch.setattr(sizing, "this_machine", lambda device: Machine(150.0, 16, 1, "NVIDIA H200"))
+    monkeypatch.setattr(sizing, "worker_decoder", lambda *a: "pyav (test)")
+    config = json.loads(_config(tmp_path, "local_grasp").read_text())
+    config["lerobot_local"]["validation"] = {"holdout": 0.25, "every_n_steps": 400}
+    path = tmp_path / "every.json"
+    path.write_text(json.dumps(config))
+    assert prepare_argv([f"--config_path={path}"]).settings.validation.every_n_steps == 50
+    typed = prepare_argv([f"--config_path={path}", "--lerobot_local.validation.every_n_steps=300"])
+    assert typed.settings.validation.every_n_steps == 300

@@ -30,7 +30,7 @@ from lerobot_local.settings import (
     load_checkpoint_settings,
     parse_settings,
 )
-from lerobot_local.sizing import fill_gpu
+from lerobot_local.sizing import fill_gpu, scaled_steps
 from lerobot_local.suggest import warn_unknown_local_flags
 
 logger = logging.getLogger("lerobot_local")
@@ -194,6 +194,13 @@ def prepare_argv(argv: list[str]) -> PreparedArgs:
             raise
         raise SystemExit(f"lerobot-local: ERROR: {cause}") from None
     if settings.fill_gpu and not resuming:  # a resumed run keeps the values its checkpoint recorded
-        rest, notes, settings.sizing = fill_gpu(argv, rest, data)
+        rest, notes, settings.sizing, factor = fill_gpu(argv, rest, data)
         translations.extend(notes)
+        every = settings.validation.every_n_steps
+        typed = any(a.startswith(f"{FLAG_PREFIX}validation.every_n_steps") for a in argv)
+        if every > 0 and factor != 1 and not typed:  # validations between checkpoints: the same samples apart
+            settings.validation.every_n_steps = scaled_steps(every, factor)
+            settings.sizing["validation.every_n_steps"] = (
+                f"{settings.validation.every_n_steps} (fill_gpu: {every} / {factor:g}: the plan in samples)"
+            )
     return PreparedArgs(argv=rest, settings=settings, translations=translations, config_path=config_path)

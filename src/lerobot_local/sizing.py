@@ -202,9 +202,10 @@ def _lookup(rest: list[str], data: dict[str, Any] | None, flag: str) -> str | No
 
 def fill_gpu(
     user_argv: list[str], rest: list[str], data: dict[str, Any] | None
-) -> tuple[list[str], list[str], dict[str, str]]:
+) -> tuple[list[str], list[str], dict[str, str], float]:
     """Apply :func:`decide` to the prepared argv ``rest`` (the file's values in ``data``/``rest`` are the
-    baseline; flags in ``user_argv`` win). Returns the new argv, log lines, and the ``sizing`` row's parts."""
+    baseline; flags in ``user_argv`` win). Returns the new argv, log lines, the ``sizing`` row's parts and the
+    batch's factor (new batch / the file's), by which lerobot-local's own step counts are divided too."""
     defaults = {f.name: f.default for f in dataclasses.fields(compat.train_config_class())}
     batch = _lookup(rest, data, "batch_size") or str(defaults.get("batch_size", 8))
     workers = _lookup(rest, data, "num_workers") or str(defaults.get("num_workers", 4))
@@ -239,7 +240,13 @@ def fill_gpu(
         parts["video decoding"] = worker_decoder(backend, "video_backend" in user_set, rest, data, defaults)
     where = f"{machine.gpu_name or 'no CUDA GPU'}, {machine.cpu_count} CPU cores"
     notes = [f"fill_gpu ({where}): " + ", ".join(f"{c.flag}={c.value}" for c in choices if c.changed)]
-    return rest, notes if any(c.changed for c in choices) else [], parts
+    factor = next(c.value for c in choices if c.key == "batch_size") / base.batch_size
+    return rest, notes if any(c.changed for c in choices) else [], parts, factor
+
+
+def scaled_steps(value: int, factor: float) -> int:
+    """A count in steps of the file's plan at a batch ``factor`` times larger (the same samples)."""
+    return value if factor == 1 or value <= 0 else max(1, round(value / factor))
 
 
 def worker_decoder(
