@@ -14,6 +14,9 @@ batch 16 (under 3 epochs of the training episodes), validated at ``--validations
 - ``preset``: ``local_grasp`` as shipped (``fill_gpu``: batch, workers, decoder chosen for the card, the
   plan kept in samples; the ``speed`` settings on).
 
+Validation runs every ``seed_steps / validations`` steps between checkpoints (``validation.every_n_steps``),
+and one checkpoint is written at the end: a checkpoint of full-size SmolVLA takes ~9 s on an H100, which at
+the plan's ``save_freq`` (5,000 steps) is nothing and at every 40 steps doubled the measured step time.
 Wall time is what the user waits for, from the process start (model load and checks included), minus the
 time spent validating (the same frames in both runs). The real time per step is measured between
 LeRobot's log lines (not its meters). ``plan_wall_s`` is the config file's plan (configs/grasp_smolvla.json:
@@ -48,7 +51,7 @@ def config_for(name: str, dataset: Path, vlm: Path, work: Path, args: argparse.N
     steps = args.seed_steps
     config = train_config("local_grasp", dataset, vlm, work / f"ttq_{name}", steps)
     config.update(
-        save_freq=max(1, steps // args.validations),
+        save_freq=steps,  # one checkpoint, at the end: the plan saves every 5,000 steps, not every few dozen
         log_freq=max(1, steps // 40),
         batch_size=16,
         num_workers=4,
@@ -73,6 +76,7 @@ def config_for(name: str, dataset: Path, vlm: Path, work: Path, args: argparse.N
         }
     local["validation"] = {
         "holdout": 0.25,
+        "every_n_steps": max(1, steps // args.validations),  # fill_gpu keeps the spacing in samples
         "max_samples": args.val_frames,
         "untrained_reference": False,
         "plot_episodes": 0,
