@@ -213,3 +213,13 @@ def test_lerobot_train_typos_get_a_did_you_mean_line_and_lerobots_usual_refusal(
     assert proc.returncode == 2
     _hint_before_and_last(proc.stderr, "did you mean --lerobot_local.validation.holdout?")
     assert not re.search(r"Traceback", proc.stderr)
+
+
+@pytest.mark.any_line
+def test_the_validation_batch_is_one_rule_for_training_and_eval() -> None:
+    from lerobot_local.validation.config import MIN_AUTO_BATCH, validation_batch_size
+
+    assert validation_batch_size(0, 16) == MIN_AUTO_BATCH  # launch-bound below it on a GPU
+    assert validation_batch_size(0, 128) == 128
+    assert validation_batch_size(None, None) == MIN_AUTO_BATCH
+    assert validation_batch_size(8, 128) == 8  # asked for: kept

@@ -24,7 +24,7 @@ class ValidationSettings:
     # Held-out frames evaluated at each validation (evenly spaced over the held-out episodes). A CPU run's
     # time budget may lower it at the first validation; the number used is then saved with every checkpoint.
     max_samples: int = 256
-    # Batch size of the validation passes (0: the training batch size).
+    # Batch size of the validation passes (0: the training batch size, at least 64).
     batch_size: int = 0
     # Data-loader workers that decode the held-out frames (-1: the training's num_workers when the dataset has
     # videos, else 0).
@@ -84,3 +84,14 @@ class ValidationSettings:
     @property
     def enabled(self) -> bool:
         return self.holdout > 0 or bool(self.episodes)
+
+
+# Inference at a small batch is bound by kernel launches: on an H100, SmolVLA validated 39 held-out frames/s
+# at batch 16 (docs/gpu.md, issue 30); holding no gradients, a batch of 64 fits wherever training fits.
+MIN_AUTO_BATCH = 64
+
+
+def validation_batch_size(asked: int | None, train_batch: int | None) -> int:
+    """The validation batch: the one asked for, else the training batch but at least :data:`MIN_AUTO_BATCH`
+    (one rule for training and ``lerobot-local eval``: a stochastic policy's noise follows the batch)."""
+    return int(asked) if asked else max(int(train_batch or 8), MIN_AUTO_BATCH)

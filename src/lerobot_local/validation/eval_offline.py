@@ -20,6 +20,7 @@ from typing import Any
 from lerobot_local import compat
 from lerobot_local.dataset import INFO_PATH, V30, read_info, version_of
 from lerobot_local.validation import records
+from lerobot_local.validation.config import validation_batch_size
 from lerobot_local.validation.eval_args import EvalError, Options
 from lerobot_local.validation.units import joint_units
 from lerobot_local.validation.verdict import judge, overfitting
@@ -199,7 +200,7 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
     unknown = [e for e in episodes if e not in tasks]
     if unknown:
         raise EvalError(f"{root} has no episodes {unknown} (it has 0..{max(tasks)}); fix --episodes")
-    batch = opts.batch_size or recorded.get("batch_size") or train_cfg.get("batch_size") or 8
+    batch = opts.batch_size or validation_batch_size(recorded.get("batch_size"), train_cfg.get("batch_size"))
     margin = opts.beat_margin if opts.beat_margin is not None else recorded.get("beat_margin", 0.05)
     return {
         "root": root,

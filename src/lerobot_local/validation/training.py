@@ -23,7 +23,7 @@ from tqdm import tqdm
 from lerobot_local import compat
 from lerobot_local.runner import mark_checkpoint
 from lerobot_local.validation import records
-from lerobot_local.validation.config import ValidationSettings
+from lerobot_local.validation.config import ValidationSettings, validation_batch_size
 from lerobot_local.validation.cost import MIN_FRAMES, budget_frames, duration, steps_between
 from lerobot_local.validation.live import LiveBoard
 from lerobot_local.validation.metrics import (
@@ -152,7 +152,7 @@ class _Run:
 
     @property
     def batch_size(self) -> int:
-        return int(self.validation.batch_size or self.cfg.batch_size or 8)
+        return validation_batch_size(self.validation.batch_size, self.cfg.batch_size)
 
     @property
     def workers(self) -> int:
