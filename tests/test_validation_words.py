@@ -219,7 +219,7 @@ def test_lerobot_train_typos_get_a_did_you_mean_line_and_lerobots_usual_refusal(
 def test_the_validation_batch_is_one_rule_for_training_and_eval() -> None:
     from lerobot_local.validation.config import MIN_AUTO_BATCH, validation_batch_size
 
-    assert validation_batch_size(0, 16) == MIN_AUTO_BATCH  # launch-bound below it on a GPU
-    assert validation_batch_size(0, 128) == 128
-    assert validation_batch_size(None, None) == MIN_AUTO_BATCH
-    assert validation_batch_size(8, 128) == 8  # asked for: kept
+    assert validation_batch_size(0, 16, "cuda") == MIN_AUTO_BATCH  # launch-bound below it on a GPU
+    assert validation_batch_size(0, 128, "cuda:0") == 128
+    assert validation_batch_size(0, 16, "cpu") == 16  # a CPU gains nothing from a bigger batch
+    assert validation_batch_size(8, 128, "cuda") == 8  # asked for: kept

@@ -24,7 +24,7 @@ class ValidationSettings:
     # Held-out frames evaluated at each validation (evenly spaced over the held-out episodes). A CPU run's
     # time budget may lower it at the first validation; the number used is then saved with every checkpoint.
     max_samples: int = 256
-    # Batch size of the validation passes (0: the training batch size, at least 64).
+    # Batch size of the validation passes (0: the training batch size; at least 64 on a GPU).
     batch_size: int = 0
     # Data-loader workers that decode the held-out frames (-1: the training's num_workers when the dataset has
     # videos, else 0).
@@ -91,7 +91,11 @@ class ValidationSettings:
 MIN_AUTO_BATCH = 64
 
 
-def validation_batch_size(asked: int | None, train_batch: int | None) -> int:
-    """The validation batch: the one asked for, else the training batch but at least :data:`MIN_AUTO_BATCH`
-    (one rule for training and ``lerobot-local eval``: a stochastic policy's noise follows the batch)."""
-    return int(asked) if asked else max(int(train_batch or 8), MIN_AUTO_BATCH)
+def validation_batch_size(asked: int | None, train_batch: int | None, device: str | None) -> int:
+    """The validation batch: the one asked for, else the training batch, on a GPU at least
+    :data:`MIN_AUTO_BATCH` (one rule for training and ``lerobot-local eval``: a stochastic policy's noise
+    follows the batch). On a CPU a big batch buys nothing and delays the first progress."""
+    if asked:
+        return int(asked)
+    batch = int(train_batch or 8)
+    return max(batch, MIN_AUTO_BATCH) if str(device or "cpu").startswith("cuda") else batch

@@ -200,7 +200,10 @@ def _plan(opts: Options, target: Target) -> dict[str, Any]:
     unknown = [e for e in episodes if e not in tasks]
     if unknown:
         raise EvalError(f"{root} has no episodes {unknown} (it has 0..{max(tasks)}); fix --episodes")
-    batch = opts.batch_size or validation_batch_size(recorded.get("batch_size"), train_cfg.get("batch_size"))
+    trained_on = (train_cfg.get("policy") or {}).get("device")
+    batch = opts.batch_size or validation_batch_size(
+        recorded.get("batch_size"), train_cfg.get("batch_size"), trained_on
+    )
     margin = opts.beat_margin if opts.beat_margin is not None else recorded.get("beat_margin", 0.05)
     return {
         "root": root,

@@ -152,7 +152,8 @@ class _Run:
 
     @property
     def batch_size(self) -> int:
-        return validation_batch_size(self.validation.batch_size, self.cfg.batch_size)
+        device = getattr(getattr(self.cfg, "policy", None), "device", None)
+        return validation_batch_size(self.validation.batch_size, self.cfg.batch_size, device)
 
     @property
     def workers(self) -> int:
