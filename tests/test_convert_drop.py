@@ -58,6 +58,19 @@ def test_drop_cameras_gives_a_copy_lerobot_loads(dropped: list[str], tmp_path: P
 
     dataset = compat.load_lerobot_dataset(out, video_backend="pyav")
     assert dataset.num_episodes == 3 and set(dataset.meta.camera_keys) == set(kept)
+    # before training: ACT accepts one camera; with none it is refused by LeRobot's own verdict, as a row
+    from lerobot_local.runner import collect_results
+    from train_helpers import tiny_run_facts
+
+    (tmp_path / "run").mkdir()
+    facts, settings = tiny_run_facts(out, tmp_path / "run")
+    rows = [r for r in collect_results(facts, settings) if r.name == "policy_features"]
+    if kept:
+        assert not [r for r in rows if r.severity == "error"], rows
+    else:
+        (row,) = rows
+        assert row.severity == "error" and "it has no camera" in row.message
+        assert "at least one image or the environment state" in row.message and "--drop_features" in row.fix
     item = dataset[len(dataset) - 1]
     assert not set(dropped) & set(item) and all(k in item for k in (*kept, "observation.state", "action"))
     for key in kept:

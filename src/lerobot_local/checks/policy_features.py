@@ -1,9 +1,11 @@
-"""Check: a pretrained policy's cameras and state/action sizes fit the dataset (else: the rename map)."""
+"""Check: the policy accepts the dataset's features (LeRobot's own verdict, before anything is built); a
+pretrained policy's cameras and state/action sizes fit the dataset (else: the rename map)."""
 
 from __future__ import annotations
 
 import json
 
+from lerobot_local import compat
 from lerobot_local.facts import RunFacts
 from lerobot_local.hookspecs import hookimpl
 from lerobot_local.results import CheckResult
@@ -13,8 +15,35 @@ NAME = "policy_features"
 
 @hookimpl
 def lerobot_local_before_train(facts: RunFacts) -> list[CheckResult]:
-    if not facts.policy_path:
-        return []
+    refused = inputs_refused(facts)
+    if refused is not None or not facts.policy_path:
+        return [refused] if refused is not None else []
+    return pretrained_fit(facts)
+
+
+def inputs_refused(facts: RunFacts) -> CheckResult | None:
+    """An ERROR when LeRobot's policy would refuse the dataset's features at build time (ACT, Diffusion and
+    the VLAs need a camera or ``observation.environment_state``: a copy converted without its cameras)."""
+    if facts.dataset is None or facts.policy is None:
+        return None
+    features = facts.dataset.info.get("features", {})
+    why = compat.features_refused(facts.policy, features)
+    if why is None:
+        return None
+    kind = compat.policy_type(facts.policy) or "the"
+    cameras = [k for k, f in features.items() if f.get("dtype") in ("video", "image")]
+    has = f"its cameras are {cameras}" if cameras else "it has no camera"
+    return CheckResult(
+        NAME,
+        "error",
+        f"LeRobot's {kind} policy refuses the features of {facts.dataset.root} ({has}): {why}",
+        "convert the recording again keeping a camera (leave it out of --drop_features), or train a policy "
+        "that reads what the dataset has",
+    )
+
+
+def pretrained_fit(facts: RunFacts) -> list[CheckResult]:
+    """A pretrained policy's cameras and state/action sizes against the dataset's."""
     ds, policy = facts.dataset, facts.policy
     inputs = getattr(policy, "input_features", None) if policy is not None else None
     if ds is None or not inputs:

@@ -5,6 +5,7 @@ the shapes a policy sees, its normalisation modes and the stats each mode needs 
 
 from __future__ import annotations
 
+import copy
 import importlib
 from typing import Any
 
@@ -126,3 +127,26 @@ NORMALIZATION_STATS: dict[str, tuple[str, ...]] = {
     "QUANTILES": ("q01", "q99"),
     "QUANTILE10": ("q10", "q90"),
 }
+
+
+def features_refused(policy: Any, dataset_features: dict[str, Any]) -> str | None:
+    """LeRobot's own verdict on the features ``make_policy`` would hand the policy (its config's
+    ``validate_features``, e.g. ACT's "You must provide at least one image or the environment state"): the
+    reason it refuses them, or None when it accepts them or cannot be asked (a malformed ``info.json`` entry:
+    the dataset check names it)."""
+    if policy is None or not callable(getattr(policy, "validate_features", None)):
+        return None
+    try:
+        features = _dataset_to_policy_features()(dataset_features)
+    except Exception:  # malformed info.json: the dataset check reports it
+        return None
+    trial = copy.deepcopy(policy)
+    outputs = {k: f for k, f in features.items() if type_name(f.type) == "ACTION"}
+    trial.output_features = outputs
+    if not getattr(trial, "input_features", None):
+        trial.input_features = {k: f for k, f in features.items() if k not in outputs}
+    try:
+        trial.validate_features()
+    except Exception as exc:  # LeRobot raises ValueError (some policies other types) with its reason
+        return str(exc) or type(exc).__name__
+    return None
