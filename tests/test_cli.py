@@ -97,3 +97,11 @@ def test_check_takes_a_bare_switch_as_argparse_users_type_it(tmp_path: Path) -> 
 
     assert parse_args([str(tmp_path), "--deep_video_check"]).deep_video_check is True
     assert parse_args([str(tmp_path), "--deep-video-check=false"]).deep_video_check is False
+
+
+@pytest.mark.any_line
+def test_eval_takes_a_bare_switch_as_argparse_users_type_it(tmp_path: Path) -> None:
+    from lerobot_local.validation.eval_args import parse_args
+
+    opts = parse_args([f"--checkpoint={tmp_path}", "--untrained", "--progress=false"])
+    assert opts.untrained is True and opts.progress is False

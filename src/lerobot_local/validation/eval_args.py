@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lerobot_local.argv import bare_booleans, bool_fields
 from lerobot_local.suggest import closest
 
 HELP = """usage: lerobot-local eval --checkpoint=DIR [options]
@@ -99,7 +100,7 @@ def _flags(argv: list[str]) -> dict[str, str]:
 
 
 def parse_args(argv: list[str]) -> Options:
-    flags = _flags(argv)
+    flags = _flags(bare_booleans(argv, bool_fields(Options)))  # --untrained = --untrained=true
     if "checkpoint" not in flags:
         raise ValueError("--checkpoint=DIR (or LeRobot's --policy.path=DIR/pretrained_model) is required")
     # the user's relative paths are relative to where eval runs (the checkpoint's own ones are not)
