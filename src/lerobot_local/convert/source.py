@@ -2,6 +2,8 @@
 
 Only metadata is read here; episode parquet and mp4 files are opened one at a time by the writer.
 Every problem names the file and the fix; all of them are listed at once (:class:`ConversionProblems`).
+Its ~630 lines are one job, one reading of the source's meta files, kept whole so that every problem of a
+folder is collected in a single pass (split by file, the readers would each need the others' half-read state).
 """
 
 from __future__ import annotations
