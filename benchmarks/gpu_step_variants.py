@@ -83,7 +83,6 @@ def measure(
     optimizer, scheduler = make_optimizer_and_scheduler(cfg, policy)
     if "fused" in settings:
         speed.use_fused_optimizer(optimizer)
-    compile_s = None
     if "compile" in settings:
         speed.compile_vision_encoder(policy)
     policy, optimizer = accelerator.prepare(policy, optimizer)
@@ -100,11 +99,9 @@ def measure(
         if dev[cam].dtype == torch.uint8:
             dev[cam] = dev[cam].to(dtype=torch.float32) / 255.0
     b = pre(dict(dev))
-    times, losses = [], []
-    for step in range(args.steps):
-        if cuda:
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
+
+    def train_step(tracker: Any) -> Any:
+        """One LeRobot update of the policy on the same batch; the tracker it returns."""
         tracker, _ = update_policy(
             tracker,
             policy,
@@ -114,11 +111,19 @@ def measure(
             accelerator=accelerator,
             lr_scheduler=scheduler,
         )
+        return tracker
+
+    times, losses = [], []
+    for step in range(args.steps):
+        if cuda:
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        tracker = train_step(tracker)
         if cuda:
             torch.cuda.synchronize()
         elapsed = time.perf_counter() - t0
         if step == 0:
-            compile_s = elapsed
+            first_step_s = elapsed
         if step >= 2:
             times.append(elapsed)
         losses.append(float(tracker.loss.val))
@@ -127,7 +132,7 @@ def measure(
         "batch": batch,
         "step_ms": round(statistics.median(times) * 1000, 1),
         "samples_per_s": round(batch / statistics.median(times), 1),
-        "first_step_s": round(compile_s or 0.0, 1),
+        "first_step_s": round(first_step_s, 1),
         "losses": [round(x, 5) for x in losses],
         "peak_gpu_gb": round(torch.cuda.max_memory_allocated() / 1e9, 2) if cuda else None,
     }
@@ -136,24 +141,12 @@ def measure(
 
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
             for _ in range(3):
-                update_policy(
-                    tracker,
-                    policy,
-                    dict(b),
-                    optimizer,
-                    cfg.optimizer.grad_clip_norm,
-                    accelerator=accelerator,
-                    lr_scheduler=scheduler,
-                )
+                tracker = train_step(tracker)
             torch.cuda.synchronize()
         table = prof.key_averages().table(sort_by="cuda_time_total", row_limit=25, max_name_column_width=60)
         result["profile"] = table
         print(table, flush=True)
-    del policy, optimizer, pre
-    if cuda:
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-    return result
+    return result  # the policy and optimizer go with this frame; the caller empties the CUDA cache
 
 
 def main() -> int:
@@ -187,6 +180,9 @@ def main() -> int:
                 r = measure(variant, batch, dataset, vlm, args)
             except Exception as exc:  # keep the other variants' figures
                 r = {"variant": variant, "batch": batch, "error": f"{type(exc).__name__}: {exc}"[:800]}
+            if cuda:  # the next variant's peak memory is its own
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats()
             print(json.dumps({k: v for k, v in r.items() if k != "profile"}), flush=True)
             results["runs"].append(r)
             if args.json:

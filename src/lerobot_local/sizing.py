@@ -154,23 +154,11 @@ def plan_choices(base: Baseline, batch: int, user_set: set[str]) -> list[Choice]
         elif scale == 1 or value <= 0:
             choices.append(Choice(key, value, "config file", False))
         else:
-            new = max(1, math.ceil(value / scale) if key == "steps" else round(value / scale))
+            # the run's length rounds up (never fewer samples); the cadences round to the nearest step
+            new = math.ceil(value / scale) if key == "steps" else scaled_steps(value, scale)
             source = f"fill_gpu: {value} x {base.batch_size}/{batch} (the file's plan in samples)"
             choices.append(Choice(key, new, source, True))
     return choices
-
-
-def plan_summary(choices: list[Choice], train_frames: int | None) -> str:
-    """The plan in samples (and in epochs of the training frames when known), e.g. for the ``sizing`` row."""
-    values = {c.key: c.value for c in choices}
-    batch, steps = values.get("batch_size"), values.get("steps")
-    if not batch or not steps:
-        return ""
-    samples = int(batch) * int(steps)
-    text = f"{steps} steps x batch {batch} = {samples:,} samples"
-    if train_frames:
-        text += f" ({samples / train_frames:.1f} epochs of the {train_frames:,} training frames)"
-    return text
 
 
 def this_machine(device: str) -> Machine:

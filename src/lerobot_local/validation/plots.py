@@ -204,7 +204,8 @@ def trajectory_figure(
             ax.axis("off")
             continue
         fps = traj.get("fps")
-        scale = 1.0 / fps if isinstance(fps, (int, float)) and fps > 0 else 1.0
+        in_seconds = isinstance(fps, (int, float)) and fps > 0
+        scale = 1.0 / fps if in_seconds else 1.0
         ax.plot(
             [t * scale for t in range(len(recorded))],
             [r[i] for r in recorded],
@@ -222,7 +223,7 @@ def trajectory_figure(
         )
         ax.set_title(joints[i], fontsize=9)
         ax.set_ylabel(units.get(joints[i], DATASET_UNITS), fontsize=8)
-        ax.set_xlabel("time (s)" if scale != 1.0 else "frame", fontsize=8)
+        ax.set_xlabel("time (s)" if in_seconds else "frame", fontsize=8)
         ax.xaxis.set_major_locator(_ticker().MaxNLocator(integer=scale == 1.0, nbins=5))
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
