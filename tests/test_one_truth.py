@@ -30,6 +30,11 @@ from train_helpers import tiny_act_config, train, write_config
 
 pytestmark = pytest.mark.slow
 ROW = re.compile(r"^  (\S+)\s+(OK|WARNING|ERROR|SKIPPED)\s", re.MULTILINE)
+ROW_MESSAGE = re.compile(r"^  (\S+)\s+(?:OK|WARNING|ERROR|SKIPPED)\s+(.*)$", re.MULTILINE)
+# Rows whose words (not only their status) must agree: what the run will do (its plan, its arithmetic, its
+# held-out episodes), read from the same facts by preflight and inside lerobot-train. The disk row's free
+# space and the output_dir row (a passing lerobot-train creates its output dir) may differ in time.
+SAME_WORDS = ("sizing", "speed", "precision", "validation", "policy_features", "fps", "tasks", "dataset")
 HUB_ID = "lab/act_grasp"
 SNAPSHOT = "0123456789abcdef0123456789abcdef01234567"
 PUSH = {"policy.push_to_hub": True, "policy.repo_id": "me/x"}
@@ -37,6 +42,15 @@ PUSH = {"policy.push_to_hub": True, "policy.repo_id": "me/x"}
 # policy is built with an image feature (the fixture has two cameras)
 IMAGENET = {"policy.pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"}
 RESNET18 = "hub/checkpoints/resnet18-f37072fd.pth"
+# The presets' sizing (here on a CPU: the file's batch kept, the plan in samples and epochs said) with
+# episodes held out for validation, so the plan counts only the training frames on both sides
+FILL_GPU = {"lerobot_local.fill_gpu": True, "lerobot_local.validation": {"holdout": 0.25, "every_n_steps": 1}}
+
+
+def row_words(text: str, title: str) -> dict[str, str]:
+    """The first line of each SAME_WORDS row's message in the check table titled ``title``."""
+    table = text.split(title, 1)[1].split("\n\n", 1)[0]
+    return {name: " ".join(words.split()) for name, words in ROW_MESSAGE.findall(table) if name in SAME_WORDS}
 
 
 def check_rows(text: str, title: str) -> list[tuple[str, str]]:
@@ -199,6 +213,11 @@ def cases(world: dict[str, Path]) -> dict[str, tuple[list[str], dict[str, str], 
             {**empty, "TORCH_HOME": str(world["torch_filled"])},
             "offline_models",
         ),
+        "fill_gpu with a holdout": (
+            [f"--config_path={_config(world, 'fill', **FILL_GPU)}", "--steps=2"],
+            empty,
+            "sizing",
+        ),
     }
 
 
@@ -221,6 +240,7 @@ CASE_NAMES = [
     "mixed precision asked",
     "ImageNet backbone, empty torch cache",
     "ImageNet backbone, in the torch cache",
+    "fill_gpu with a holdout",
 ]
 # The cases that also run the real lerobot-train (see the module docstring for why these).
 TRAIN_CASES = (
@@ -233,6 +253,7 @@ TRAIN_CASES = (
     "Hub model, filled cache",
     "resume a tampered checkpoint",
     "ImageNet backbone, empty torch cache",
+    "fill_gpu with a holdout",
 )
 HF_HOME_CASES = ("Hub model, empty cache", "Hub model, filled cache")  # preflight must start afresh too
 # Preflight in this process for every case lerobot-train does not run, and for "passes" (where the in-process
@@ -263,6 +284,7 @@ EXPECTED = {  # the status of the row each case is about
     "mixed precision asked": "OK",
     "ImageNet backbone, empty torch cache": "ERROR",
     "ImageNet backbone, in the torch cache": "OK",
+    "fill_gpu with a holdout": "OK",
 }
 assert set(TRAIN_CASES) <= set(CASE_NAMES) == set(EXPECTED)
 
@@ -316,6 +338,12 @@ def test_preflight_and_lerobot_train_give_the_same_rows(
     asked = check_rows(preflight.stdout, "lerobot-local preflight")
     ran = check_rows(trained.stderr, "lerobot-local before-train checks")
     assert asked == ran, f"{name}\npreflight: {asked}\nlerobot-train: {ran}\n{trained.stderr[-2000:]}"
+    said = row_words(preflight.stdout, "lerobot-local preflight")
+    done = row_words(trained.stderr, "lerobot-local before-train checks")
+    assert said == done, f"{name}\npreflight: {said}\nlerobot-train: {done}"
+    if name == "fill_gpu with a holdout":  # the plan as LeRobot will run it, the held-out frames not counted
+        assert "plan: 2 steps x batch 2 = 4 samples = " in done["sizing"], done
+        assert "epochs of the " in done["sizing"] and "held out" in done["validation"], done
     assert here is None or here == asked, (name, here, asked)  # in this process = as a command
     statuses = dict(ran)
     assert statuses.get(about) == EXPECTED[name], (name, ran, trained.stderr[-2000:])

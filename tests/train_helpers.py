@@ -37,7 +37,8 @@ def tiny_act_config(dataset_root: Path, output_dir: Path, **overrides: Any) -> d
         "num_workers": 0,
         "eval_freq": 0,
         "wandb": {"enable": False},
-        "lerobot_local": {"keep_last_n": 0},
+        # a checkpoint of this model is ~1 MB: the 1 GB default margin would refuse a CI disk near full
+        "lerobot_local": {"keep_last_n": 0, "min_free_disk_gb": 0.05},
     }
     for dotted, value in overrides.items():
         target = config
