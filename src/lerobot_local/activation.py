@@ -140,6 +140,25 @@ def _guard_eval(eval_fn: Any, outer: Any) -> Any:
     return entry
 
 
+def _train_interruptibly(train_fn: Any, cfg: Any, args: tuple, kwargs: dict) -> Any:
+    """LeRobot's ``train``; Ctrl-C or SIGTERM ends it with one line that names the checkpoint to resume
+    from and the command, and exit code 130, instead of a traceback from wherever the step was."""
+    from lerobot_local.interrupts import EXIT_INTERRUPTED, run_interruptible, train_interrupted_note
+
+    result: list[Any] = []
+
+    def body() -> int:
+        result.append(train_fn(cfg, *args, **kwargs))
+        return 0
+
+    def written() -> str:
+        return train_interrupted_note(getattr(cfg, "output_dir", None))
+
+    if run_interruptible("lerobot-train", body, written) == EXIT_INTERRUPTED and not result:
+        raise SystemExit(EXIT_INTERRUPTED)
+    return result[0] if result else None
+
+
 def _guard_train(train_fn: Any, outer: Any) -> Any:
     """Wrap LeRobot's ``train``: prepare argv, check the parsed config, hook checkpoints, then train."""
     from lerobot_local.config_file import prepare_argv
@@ -166,7 +185,7 @@ def _guard_train(train_fn: Any, outer: Any) -> Any:
 
         speed.install(train_fn.__globals__, settings.speed)
         install_checkpoint_hook(train_fn.__globals__, cfg, settings)
-        return train_fn(cfg, *args, **kwargs)
+        return _train_interruptibly(train_fn, cfg, args, kwargs)
 
     # LeRobot's wrap() reads the config class from the first parameter's annotation.
     checked_train.__annotations__ = {"cfg": compat.first_param_annotation(train_fn)}

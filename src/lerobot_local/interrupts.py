@@ -3,8 +3,8 @@
 The command stops with one line on stderr that says what was and was not written, and exit code 130, never a
 traceback. Once the signal arrived, whatever the body raises on its way out is the interruption: a Ctrl-C
 during an import leaves a half-imported module behind (``AttributeError: partially initialized module
-'pandas'`` at the next use of it), which is not a second problem to report. Not used inside lerobot-train:
-LeRobot owns its signals there.
+'pandas'`` at the next use of it), which is not a second problem to report. Inside lerobot-train (LeRobot
+installs no handler of its own there) the same line names the checkpoint to resume from, and the command.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
+
+from lerobot_local import compat
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -50,3 +53,21 @@ def run_interruptible(command: str, body: Callable[[], int], written: Callable[[
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def train_interrupted_note(output_dir: Path | str | None) -> str:
+    """What a stopped ``lerobot-train`` leaves in ``output_dir``, and the command that goes on from it."""
+    if output_dir is None:
+        return "no --output_dir was set, so there is no checkpoint to go on from"
+    config = compat.resumable_config_path(output_dir)
+    if config is None:
+        return (
+            f"no checkpoint was written in {output_dir}; start again with a new --output_dir "
+            f"(or delete {output_dir})"
+        )
+    checkpoint = compat.checkpoint_of_train_config(config)
+    newest = checkpoint.resolve().name if checkpoint.exists() else checkpoint.name
+    return (
+        f"the newest checkpoint is {Path(output_dir) / compat.CHECKPOINTS_DIR / newest}; go on from it with: "
+        f"lerobot-train --resume=true --config_path={config}"
+    )

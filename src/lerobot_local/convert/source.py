@@ -56,6 +56,7 @@ class SourceDataset:
     stats: EpisodeStatsTable | None = None  # v2.1's episodes_stats.jsonl, rows in ``episodes`` order
     extra_files: list[Path] = field(default_factory=list)
     missing_stats: list[int] = field(default_factory=list)  # episodes episodes_stats.jsonl has no line for
+    subset: bool = False  # episodes left out by select(): meta/stats.json describes more than these
     # problems of the metadata that still let the episode files be scanned (listed with the scan's own)
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the conversion will do besides copying (said once)
@@ -120,6 +121,7 @@ class SourceDataset:
             stats=self.stats.subset(rows) if self.stats is not None else None,
             missing_stats=[i for i in self.missing_stats if i in wanted],
             problems=[p for p in self.problems if p.episode is None or p.episode in wanted],
+            subset=self.subset or len(rows) < len(self.episodes),
         )
 
     def without(self, keys: list[str]) -> SourceDataset:

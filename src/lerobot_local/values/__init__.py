@@ -52,14 +52,16 @@ def check_v2x(
     gripper_index: int | None = None,
 ) -> tuple[ValueData, list[Finding]]:
     """The same on a v2.x source (a :class:`lerobot_local.convert.source.SourceDataset`); a v2.1
-    source's per-episode stats are compared with each episode."""
+    source's per-episode stats are compared with each episode. ``meta/stats.json`` describes every episode
+    of the source: it is compared only when they are all selected (the converter's output aggregates its
+    stats from the kept episodes, never from that file)."""
     files = [src.data_file(ep.index) for ep in src.episodes]
     data = read_v2x(src.root, src.info, files, settings.features)
     ctx = ScanContext(
         settings,
         normalised,
         gripper_index,
-        stats_json=read_stats_json(src.root),
+        stats_json=None if getattr(src, "subset", False) else read_stats_json(src.root),
         episode_stats=src.stats,
         episode_stats_order=[ep.index for ep in src.episodes],
         stats_label="meta/stats.json",
