@@ -162,6 +162,16 @@ def video_file(info: dict[str, Any], key: str, row: dict[str, Any]) -> str:
     )
 
 
+def video_dir(info: dict[str, Any], key: str) -> str | None:
+    """Dataset-relative folder of camera ``key``'s videos (``videos/<key>``), as ``video_path`` places
+    them; None when the template does not give the camera a folder of its own."""
+    parts = str(info.get("video_path") or "").split("/")
+    for i, part in enumerate(parts[:-1]):
+        if "{video_key}" in part:
+            return "/".join([*parts[:i], part.replace("{video_key}", key)])
+    return None
+
+
 def data_file(info: dict[str, Any], row: dict[str, Any]) -> str:
     """Dataset-relative path of the data file for one meta/episodes ``row``."""
     return info["data_path"].format(chunk_index=row["data/chunk_index"], file_index=row["data/file_index"])

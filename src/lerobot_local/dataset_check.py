@@ -4,8 +4,8 @@ before or after conversion, no train config needed.
 Prints one table (every problem found, counted), the episodes to leave out as a ready flag
 (``--exclude_episodes=[...]`` for ``lerobot-convert-local`` on a v2.x folder, ``--dataset.episodes=[...]``
 for ``lerobot-train`` on a v3.0 one), the conversion without a camera whose videos are missing or unreadable
-(``--drop_features=...``, v2.x), optionally writes ``--report_json`` and a few frames per camera as PNG
-(``--frames_dir``) so the lab can see that the right camera is under the right name.
+(``--drop_features=...``; of a v3.0 folder, a v3.0 copy), optionally writes ``--report_json`` and a few
+frames per camera as PNG (``--frames_dir``) so the lab can see that the right camera is under the right name.
 Exit codes: 0 no error (warnings allowed), 1 errors, 2 usage error.
 """
 
@@ -23,9 +23,9 @@ import draccus
 
 from lerobot_local import compat
 from lerobot_local.argv import bare_booleans, bool_fields
-from lerobot_local.checks.dataset import convert_command
+from lerobot_local.checks.dataset import STATS_FLAG, convert_command, copy_command
 from lerobot_local.convert.scan import ROW_FLAGS, drop_flag
-from lerobot_local.dataset import V2X
+from lerobot_local.dataset import V2X, V30
 from lerobot_local.dataset_frames import write_frames
 from lerobot_local.facts import DatasetFacts, gather_dataset_facts
 from lerobot_local.logs import setup_logging
@@ -157,7 +157,9 @@ def drop_command(dataset: DatasetFacts, results: list[CheckResult], flags: list[
 
     Built from the rows' details (which problem is whose camera), never from a fix's words: a row that
     mixes a camera's video and an episode's parquet file still leaves that episode out."""
-    if dataset.version not in V2X:  # the converter leaves cameras out of v2.x sources only
+    if dataset.version == V30:
+        return _v30_drop_command(dataset, results)
+    if dataset.version not in V2X:
         return None
     cameras: list[str] = []
     others: set[int] = set()
@@ -177,6 +179,29 @@ def drop_command(dataset: DatasetFacts, results: list[CheckResult], flags: list[
     if not cameras or not keep:
         return None
     return convert_command(dataset.root, sorted(others) or None, [*flags, drop_flag(cameras)])
+
+
+def _v30_drop_command(dataset: DatasetFacts, results: list[CheckResult]) -> str | None:
+    """The v3.0 copy without the cameras whose files are missing or unreadable (``--stats=recompute`` too
+    when the stats row is an error): only when every error row is theirs or the stats', for the copy keeps
+    every episode and refuses any other error (convert.v30_copy)."""
+    cameras: list[str] = []
+    flags: list[str] = []
+    for row in results:
+        if row.severity != "error":
+            continue
+        found = [d for d in row.details if isinstance(d, dict)]
+        if ROW_FLAGS.get(row.name) == STATS_FLAG or (
+            found and all(d.get("flag") == STATS_FLAG for d in found)
+        ):
+            flags = [STATS_FLAG]
+            continue
+        if not found or not all(d.get("camera") for d in found):
+            return None
+        cameras += [d["camera"] for d in found]
+    if not cameras:
+        return None
+    return copy_command(dataset.root, [*flags, drop_flag(cameras)])
 
 
 def exclusion_flag(
@@ -223,10 +248,10 @@ def run_check(cfg: CheckConfig) -> CheckReport:
 def _episodes_line(report: CheckReport) -> str | None:
     line = _exclusion_line(report)
     if report.drop_command:
-        drop = (
-            f"to convert without the camera(s) whose files are missing or unreadable: {report.drop_command}"
-        )
-        line = f"{line}\n{drop}" if line else drop
+        what = "to write a v3.0 copy" if report.version == V30 else "to convert"
+        drop = f"{what} without the camera(s) whose files are missing or unreadable: {report.drop_command}"
+        # "leaving every episode out would leave nothing" is no advice beside a command that keeps them all
+        line = f"{line}\n{drop}" if line and (report.flag or not report.flagged_episodes) else drop
     return line
 
 

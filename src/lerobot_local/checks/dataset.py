@@ -42,6 +42,7 @@ NAME = "dataset"
 MAX_SHOWN = 3
 TIMESTAMP_GROUPS = (CLOCK,)
 TIMESTAMP_TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s
+STATS_FLAG = "--stats=recompute"
 
 
 def convert_command(root: Path, exclude: list[int] | None = None, flags: list[str] | None = None) -> str:
@@ -50,6 +51,14 @@ def convert_command(root: Path, exclude: list[int] | None = None, flags: list[st
     out = root.with_name(root.name + "_v30")
     flag = f" --exclude_episodes=[{','.join(str(e) for e in exclude)}]" if exclude else ""
     flag += "".join(f" {f}" for f in flags or [])
+    return f"lerobot-convert-local --input={shlex.quote(str(root))} --output={shlex.quote(str(out))}{flag}"
+
+
+def copy_command(root: Path, flags: list[str]) -> str:
+    """The ``lerobot-convert-local`` command that writes a corrected v3.0 copy of the v3.0 folder ``root``
+    beside it (``<name>_salvaged``) with ``flags`` (``--drop_features=...``, ``--stats=recompute``)."""
+    out = root.with_name(root.name + "_salvaged")
+    flag = "".join(f" {f}" for f in flags)
     return f"lerobot-convert-local --input={shlex.quote(str(root))} --output={shlex.quote(str(out))}{flag}"
 
 
@@ -111,7 +120,9 @@ def check_v30(root: Path, info: dict[str, Any]) -> list[CheckResult]:
     if not (root / TASKS_PATH).is_file():
         missing_paths.insert(0, root / TASKS_PATH)
     if missing_paths:
-        results.append(_incomplete(root, missing_paths, affected))
+        results.append(
+            _incomplete(root, missing_paths, affected, _missing_details(root, info, rows, missing))
+        )
     unreadable, counts = _read_data_files(root, info)
     broken = {rel for rel, _ in unreadable}
     episodes = sorted({int(r["episode_index"]) for r in rows if data_file(info, r) in broken})
@@ -255,27 +266,49 @@ def _meta_file_problems(root: Path) -> list[CheckResult]:
                 f"{root / STATS_PATH} is not readable JSON, so LeRobot cannot open the dataset.",
                 f"write a corrected copy: lerobot-convert-local --input={shlex.quote(str(root))} "
                 f"--output={shlex.quote(str(root))}_restats --stats=recompute",
+                # the converter flag that fixes it (convert.restats lets it through, check adds it)
+                details=({"file": str(root / STATS_PATH), "flag": STATS_FLAG},),
             )
         ]
     return []
 
 
-def _missing_files(results: list[CheckResult]) -> bool:
-    """Whether the structure rows say files are missing (the video check would only repeat it)."""
-    return any(r.name == NAME and r.severity == "error" for r in results)
+def _unchecked_cameras(results: list[CheckResult]) -> set[str] | None:
+    """The cameras the video check leaves alone: those whose files the structure rows say are missing (it
+    would only repeat it); None when a structure row says more than which files are missing (skip it)."""
+    cameras: set[str] = set()
+    for row in results:
+        if row.name != NAME or row.severity != "error":
+            continue
+        if not row.details:
+            return None
+        cameras |= {d["camera"] for d in row.details if d.get("camera")}
+    return cameras
 
 
-def _incomplete(root: Path, missing: list[Path], episodes: list[int]) -> CheckResult:
+def camera_fix(fix: str, cameras: list[str]) -> str:
+    """A row's fix, plus leaving out the cameras whose files are at fault (``lerobot-local check`` prints the
+    whole command: dataset_check.drop_command)."""
+    if not cameras:
+        return fix
+    return f"{fix}; or leave {', '.join(cameras)} out with {drop_flag(cameras)} (the command below)"
+
+
+def _incomplete(
+    root: Path, missing: list[Path], episodes: list[int], details: tuple[dict[str, Any], ...] = ()
+) -> CheckResult:
     shown = ", ".join(str(p) for p in missing[:MAX_SHOWN]) + (
         f" and {len(missing) - MAX_SHOWN} more" if len(missing) > MAX_SHOWN else ""
     )
     where = f" (episodes {episodes})" if episodes else ""
+    cameras = list(dict.fromkeys(d["camera"] for d in details if d["camera"]))
     return CheckResult(
         NAME,
         "error",
         f"{root} is an incomplete v3.0 dataset: missing {shown}{where}.",
-        "restore the files, or re-run lerobot-convert-local into a new folder",
+        camera_fix("restore the files, or re-run lerobot-convert-local into a new folder", cameras),
         episodes=tuple(episodes),
+        details=details,
     )
 
 
@@ -283,6 +316,28 @@ def files_of(info: dict[str, Any], row: dict[str, Any]) -> set[str]:
     """Dataset-relative paths of the data and video files of one meta/episodes row."""
     video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
     return {data_file(info, row), *(video_file(info, key, row) for key in video_keys)}
+
+
+def _missing_details(
+    root: Path, info: dict[str, Any], rows: list[dict[str, Any]], missing: list[str]
+) -> tuple[dict[str, Any], ...]:
+    """Whose each missing file is (a camera's video, or None), with its episodes, when a camera's video is
+    among them (else none: no --drop_features would help)."""
+    video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
+    owners: dict[str, tuple[str | None, list[int]]] = {}
+    for row in rows:
+        episode = int(row["episode_index"])
+        owners.setdefault(data_file(info, row), (None, []))[1].append(episode)
+        for key in video_keys:
+            owners.setdefault(video_file(info, key, row), (key, []))[1].append(episode)
+    if not any(owners.get(rel, (None,))[0] for rel in missing):
+        return ()
+    details = [{"file": str(root / TASKS_PATH), "episodes": [], "camera": None}]
+    details = details if not (root / TASKS_PATH).is_file() else []
+    return (
+        *details,
+        *({"file": str(root / rel), "episodes": owners[rel][1], "camera": owners[rel][0]} for rel in missing),
+    )
 
 
 def _referenced_files(info: dict[str, Any], episodes: list[dict[str, Any]]) -> set[str]:
@@ -356,18 +411,22 @@ def _problem_rows(root: Path, problems: list[Problem]) -> list[CheckResult]:
     return results
 
 
-def video_problems(ds: LocalDataset) -> list[tuple[Path, list[int], str]]:
-    """(file, episodes it holds, what is wrong) for each video file that cannot serve its episodes: it does
-    not open, its stream runs at another rate than fps, or it ends before some of its episodes."""
-    if not ds.video_keys:
+def video_problems(ds: LocalDataset, skip: set[str] | None = None) -> list[tuple[Path, list[int], str, str]]:
+    """(file, episodes it holds, what is wrong, camera) for each video file that cannot serve its episodes:
+    it does not open, its stream runs at another rate than fps, or it ends before some of its episodes
+    (the cameras ``skip`` names are not looked at)."""
+    keys = [k for k in ds.video_keys if k not in (skip or set())]
+    if not keys:
         return []
     fields = ("chunk_index", "file_index", "from_timestamp", "to_timestamp")
-    columns = ["episode_index", *(f"videos/{k}/{c}" for k in ds.video_keys for c in fields)]
+    columns = ["episode_index", *(f"videos/{k}/{c}" for k in keys for c in fields)]
     table = episodes_table(ds.root, columns=columns)
     spans: dict[Path, list[tuple[int, float]]] = {}
+    camera: dict[Path, str] = {}
     for row in table.to_pylist() if table is not None else []:
-        for key in ds.video_keys:
+        for key in keys:
             path = ds.root / video_file(ds.info, key, row)
+            camera[path] = key
             spans.setdefault(path, []).append(
                 (int(row["episode_index"]), float(row[f"videos/{key}/to_timestamp"]))
             )
@@ -381,36 +440,59 @@ def video_problems(ds: LocalDataset) -> list[tuple[Path, list[int], str]]:
                 stream = container.streams.video[0]
                 rate = float(stream.average_rate or stream.guessed_rate or 0)
                 duration = float(stream.duration * stream.time_base) if stream.duration else None
+                tail = _last_frame_readable(container, stream, fps) if duration is not None else True
         except Exception as exc:  # PyAV raises several types for a damaged or missing file
-            problems.append((path, held, f"cannot be opened ({type(exc).__name__}: {exc})"))
+            problems.append((path, held, f"cannot be opened ({type(exc).__name__}: {exc})", camera[path]))
             continue
         if rate and abs(rate - fps) > 0.01 * fps:
-            problems.append((path, held, f"runs at {rate:.3f} fps but meta/info.json says {ds.fps}"))
+            problems.append(
+                (path, held, f"runs at {rate:.3f} fps but meta/info.json says {ds.fps}", camera[path])
+            )
         elif duration is not None:
             short = sorted(e for e, end in episodes if duration + 1.0 / fps < end - TIMESTAMP_TOLERANCE_S)
             if short:
                 last = max(end for _, end in episodes)
-                problems.append(
-                    (path, short, f"lasts {duration:.3f} s but its episodes reach {last:.3f} s (truncated)")
-                )
+                why = f"lasts {duration:.3f} s but its episodes reach {last:.3f} s (truncated)"
+                problems.append((path, short, why, camera[path]))
+            elif not tail:
+                why = f"is cut short: its header says {duration:.3f} s but its last frame cannot be read"
+                problems.append((path, held, why, camera[path]))
     return problems
 
 
-def check_v30_videos(ds: LocalDataset) -> list[CheckResult]:
-    """One ``dataset:videos`` row: every video file that cannot serve its episodes, with those episodes."""
-    problems = video_problems(ds)
+def _last_frame_readable(container: Any, stream: Any, fps: float) -> bool:
+    """Whether the packet of the stream's last frame can be read: a file cut short keeps its header (and
+    its duration) but loses its last packets. One seek and one packet, not the whole file."""
+    last = int(stream.duration - 1 / (float(stream.time_base) * fps)) + int(stream.start_time or 0)
+    try:
+        container.seek(max(last, 0), stream=stream, backward=True, any_frame=True)
+        return any(packet.pts is not None and packet.size for packet in container.demux(stream))
+    except (av.error.FFmpegError, OSError, ValueError):
+        return False
+
+
+def check_v30_videos(ds: LocalDataset, skip: set[str] | None = None) -> list[CheckResult]:
+    """One ``dataset:videos`` row: every video file that cannot serve its episodes, with those episodes and
+    its camera (``skip``: cameras whose files are missing, already said)."""
+    problems = video_problems(ds, skip)
     if not problems:
         return []
-    episodes = sorted({e for _, held, _ in problems for e in held})
-    shown = "; ".join(f"{path} {why} (episodes {held})" for path, held, why in problems[:MAX_SHOWN])
+    episodes = sorted({e for _, held, _, _ in problems for e in held})
+    shown = "; ".join(f"{path} {why} (episodes {held})" for path, held, why, _ in problems[:MAX_SHOWN])
     more = f" (and {len(problems) - MAX_SHOWN} more)" if len(problems) > MAX_SHOWN else ""
     return [
         CheckResult(
             f"{NAME}:videos",
             "error",
             f"{len(problems)} video file(s) cannot serve their episodes: {shown}{more}.",
-            "restore or re-encode the video files from the recording, or leave those episodes out",
+            camera_fix(
+                "restore or re-encode the video files from the recording, or leave those episodes out",
+                list(dict.fromkeys(camera for *_, camera in problems)),
+            ),
             episodes=tuple(episodes),
+            details=tuple(
+                {"file": str(path), "episodes": held, "camera": camera} for path, held, _, camera in problems
+            ),
         )
     ]
 
@@ -429,8 +511,9 @@ def lerobot_local_check_dataset(dataset: DatasetFacts, settings: LocalSettings) 
         ]
     if version == V30:
         structure = check_v30(root, info)
-        if dataset.local is not None and settings.deep_video_check and not _missing_files(structure):
-            return [*structure, *check_v30_videos(dataset.local)]
+        unchecked = _unchecked_cameras(structure)
+        if dataset.local is not None and settings.deep_video_check and unchecked is not None:
+            return [*structure, *check_v30_videos(dataset.local, unchecked)]
         return structure
     if version in V2X:
         return check_v2x(dataset, settings.deep_video_check)

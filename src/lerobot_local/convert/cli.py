@@ -62,6 +62,7 @@ class ConvertCLIConfig:
     allow_value_errors: bool = False
     # Leave these cameras out, comma-separated (e.g. their videos are lost): observation.images.wrist,...
     # The copy's info.json, stats and episodes no longer name them. Cameras only (video or image features).
+    # A v3.0 input gets a v3.0 copy without them.
     drop_features: str | None = None
 
 
@@ -83,7 +84,8 @@ def _help_text() -> str:
         "message ends with the --exclude_episodes=[...] flag that converts the others (and --stats=recompute",
         "or --retime=true where they are the fix). Value errors (NaN/Inf, stats that disagree with the data)",
         "are problems too, unless --allow_value_errors=true. A v3.0 dataset is re-written with recomputed",
-        "stats by --converter=local_v30_restats --stats=recompute (a new copy; the input is never changed).",
+        "stats by --converter=local_v30_restats --stats=recompute (a new copy; the input is never changed),",
+        "and without some cameras by --drop_features=... (with or without --stats=recompute).",
         "When a camera's videos are missing or unreadable, the refusal also names the --drop_features=...",
         "that converts every episode without that camera.",
         "",

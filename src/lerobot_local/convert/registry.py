@@ -50,12 +50,17 @@ class LocalV20Converter(LocalV21Converter):
 @ConverterConfig.register_subclass("local_v30_restats")
 @dataclass
 class LocalV30Restats(ConverterConfig):
-    """v3.0 -> a v3.0 copy with stats recomputed from the data (--stats=recompute); never in place."""
+    """v3.0 -> a v3.0 copy with stats recomputed from the data (--stats=recompute) and/or without some
+    cameras (--drop_features=...); never in place."""
 
     source_versions: ClassVar[tuple[str, ...]] = ("v3.0",)
-    description: ClassVar[str] = "v3.0 -> v3.0 copy with stats recomputed (--stats=recompute)"
+    description: ClassVar[str] = "v3.0 -> v3.0 copy: --stats=recompute, --drop_features=CAM"
 
     def convert(self, job: ConvertJob) -> ConversionReport:
+        if job.drop_features:
+            from lerobot_local.convert.v30_copy import copy_without  # imports the dataset checks (plugins)
+
+            return copy_without(job, converter_name=self.get_choice_name(type(self)))
         from lerobot_local.convert.restats import restats  # imports the dataset checks (plugins)
 
         return restats(job, converter_name=self.get_choice_name(type(self)))

@@ -6,7 +6,8 @@ copied into a temporary sibling of NEW, every episode's numeric stats are recomp
 (``meta/episodes``), ``meta/stats.json`` is aggregated from them, the copy is loaded with the installed
 LeRobot and its stats compared with the data, then renamed into place. The input is never written.
 Camera stats are kept (recomputing them means decoding every video; a wrong camera mean is rare and
-harmless next to a wrong joint mean), which the report says.
+harmless next to a wrong joint mean), which the report says. With ``--drop_features=CAM`` the same
+converter writes the copy without those cameras (convert.v30_copy, which calls this module's stats).
 """
 
 from __future__ import annotations
@@ -32,9 +33,11 @@ from lerobot_local.convert.run import (
     check_paths,
     sibling,
 )
+from lerobot_local.convert.scan import drop_flag
 from lerobot_local.convert.stats_table import EpisodeStatsTable, aggregate
 from lerobot_local.dataset import EPISODES_GLOB, INFO_PATH, STATS_PATH, data_files, read_info, read_stats_json
-from lerobot_local.facts import gather_dataset_facts
+from lerobot_local.facts import DatasetFacts, gather_dataset_facts
+from lerobot_local.results import CheckResult
 from lerobot_local.runner import run_dataset_checks
 from lerobot_local.settings import LocalSettings
 
@@ -47,20 +50,20 @@ def restats(job: ConvertJob, converter_name: str) -> ConversionReport:
     started = time.perf_counter()
     src, dst = check_paths(job)
     info_path = src / INFO_PATH
+    if job.drop_features:  # routed by convert.registry; v30_copy recomputes through this module
+        raise ConversionError(
+            info_path,
+            "--drop_features on a v3.0 source is written by convert.v30_copy",
+            "report this as a bug",
+        )
     if not job.write.recompute_stats:
         raise ConversionError(
             info_path,
             "already describes a v3.0 dataset, so there is nothing to convert",
             "point dataset.root at this folder; to write a copy with its stats recomputed from the data, "
-            "run the same command with --stats=recompute",
+            "run the same command with --stats=recompute (or with --drop_features=CAM to leave cameras out)",
         )
-    if job.episodes is not None or job.exclude_episodes is not None or job.write.retime or job.drop_features:
-        raise ConversionError(
-            info_path,
-            "--episodes, --exclude_episodes, --retime and --drop_features apply to v2.x sources only",
-            "pass a v3.0 dataset with --stats=recompute alone (use lerobot-train's --dataset.episodes=[...] "
-            "to leave episodes out)",
-        )
+    refuse_v2x_flags(job, info_path)
     info, error = read_info(src)
     if info is None:
         raise ConversionError(info_path, error or "is unreadable", "restore meta/info.json")
@@ -103,21 +106,62 @@ def restats(job: ConvertJob, converter_name: str) -> ConversionReport:
     return report
 
 
-def _refuse_other_errors(src: Path, job: ConvertJob, report: ConversionReport) -> None:
-    """Every error row of the dataset checks except wrong stats refuses, all listed at once."""
-    rows = run_dataset_checks(gather_dataset_facts(src), LocalSettings(deep_video_check=job.dry_run))
-    report.checks = [r.to_dict() for r in rows if r.name != STATS_ROW]
-    errors = [r for r in rows if r.severity == "error" and r.name != STATS_ROW]
+def refuse_v2x_flags(job: ConvertJob, info_path: Path) -> None:
+    """--episodes, --exclude_episodes and --retime rewrite a v2.x source's episodes; a v3.0 copy keeps
+    them as they are."""
+    if job.episodes is not None or job.exclude_episodes is not None or job.write.retime:
+        raise ConversionError(
+            info_path,
+            "--episodes, --exclude_episodes and --retime apply to v2.x sources only",
+            "pass a v3.0 dataset with --stats=recompute and/or --drop_features=... alone (use "
+            "lerobot-train's --dataset.episodes=[...] to leave episodes out)",
+        )
+
+
+def _refuse_other_errors(
+    src: Path, job: ConvertJob, report: ConversionReport, dataset: DatasetFacts | None = None
+) -> None:
+    """Every error row of the dataset checks refuses, all listed at once, but wrong or unreadable stats
+    when they are recomputed. ``dataset``: the facts to check (the copy's view of ``src``, without the
+    cameras it leaves out: convert.v30_copy), by default the folder as it is."""
+    settings = LocalSettings(deep_video_check=job.dry_run or bool(job.drop_features))
+    rows = run_dataset_checks(dataset or gather_dataset_facts(src), settings)
+    fixed = [r for r in rows if job.write.recompute_stats and _fixed_by_recompute(r)]
+    report.checks = [r.to_dict() for r in rows if r not in fixed]
+    errors = [r for r in rows if r.severity == "error" and r not in fixed]
     if errors:
         problems = [
             Problem(f"check {r.name}", ConversionError(None, f"{r.name}: {r.message.rstrip('.')}", r.fix))
             for r in errors
         ]
-        raise ConversionProblems(
-            src,
-            problems,
-            "repair the input first (re-convert it from its source); --stats=recompute only fixes the stats",
-        )
+        raise ConversionProblems(src, problems, refusal_hint(errors, job))
+
+
+def _fixed_by_recompute(row: CheckResult) -> bool:
+    """Wrong stats, or a meta/stats.json that does not read: --stats=recompute writes it anew."""
+    flags = [d.get("flag") for d in row.details if isinstance(d, dict)]
+    return row.name == STATS_ROW or (bool(flags) and all(f == "--stats=recompute" for f in flags))
+
+
+def refusal_hint(errors: list[CheckResult], job: ConvertJob) -> str:
+    """What makes a refused v3.0 copy go through: the flags when every error is a camera's files
+    (``--drop_features=...``, read from the rows' details) or wrong stats (``--stats=recompute``)."""
+    cameras = [d["camera"] for r in errors for d in r.details if isinstance(d, dict) and d.get("camera")]
+    rest = [
+        r
+        for r in errors
+        if not _fixed_by_recompute(r)
+        and not (r.details and all(isinstance(d, dict) and d.get("camera") for d in r.details))
+    ]
+    flags = ["--stats=recompute"] if any(_fixed_by_recompute(r) for r in errors) else []
+    drop = drop_flag([*(job.drop_features or []), *cameras]) if cameras else None
+    if not rest:
+        flags += [drop] if drop else []
+        return f"run the same command with {' '.join(flags)} (or restore the files named above)"
+    hint = "repair the input first (restore the files named above, or re-convert it from its source)"
+    if drop:
+        hint += f"; the problems of camera(s) {', '.join(dict.fromkeys(cameras))} go away with {drop}"
+    return hint
 
 
 def _numeric_features(info: dict[str, Any]) -> list[str]:

@@ -196,20 +196,26 @@ def select_episodes(src: SourceDataset, job: ConvertJob) -> SourceDataset:
 
 
 def drop_features(src: SourceDataset, job: ConvertJob) -> SourceDataset:
-    """``src`` without the cameras ``job.drop_features`` (UsageError on a name it has not, or not a camera).
+    """``src`` without the cameras ``job.drop_features`` (UsageError on a name it lacks, or not a camera)."""
+    names = cameras_to_drop(src.features, job.drop_features, f"{src.root}/meta/info.json")
+    return src.without(names) if names else src
+
+
+def cameras_to_drop(features: dict[str, Any], asked: list[str] | None, info: str) -> list[str]:
+    """The cameras ``--drop_features`` names, each once (UsageError on a name ``features`` has not, or that
+    is not a camera; ``info``: the info.json the message names). Shared by the v2.x and v3.0 paths.
 
     Only cameras: a policy's state and action define its input and output, the index columns are LeRobot's
     own, and the checks compare state with action, so a numeric feature left out would quietly change what
     is trained rather than salvage a recording whose videos are lost.
     """
-    names = list(dict.fromkeys(job.drop_features or []))
+    names = list(dict.fromkeys(asked or []))
     if not names:
-        return src
-    cameras = [k for k, f in src.features.items() if f.get("dtype") in CAMERA_DTYPES]
-    info = f"{src.root}/meta/info.json"
-    unknown = [n for n in names if n not in src.features]
+        return []
+    cameras = [k for k, f in features.items() if isinstance(f, dict) and f.get("dtype") in CAMERA_DTYPES]
+    unknown = [n for n in names if n not in features]
     if unknown:
-        others = [k for k in src.features if k not in cameras and k not in INDEX_COLUMNS]
+        others = [k for k in features if k not in cameras and k not in INDEX_COLUMNS]
         raise UsageError(
             f"--drop_features names {', '.join(unknown)}, which {info} does not declare; its cameras are "
             f"{', '.join(cameras) or '(none)'} (other features: {', '.join(others) or '(none)'})"
@@ -218,11 +224,15 @@ def drop_features(src: SourceDataset, job: ConvertJob) -> SourceDataset:
     if not_cameras:
         raise UsageError(
             "--drop_features leaves out cameras only (video or image features), and "
-            + ", ".join(f"{n} is {src.features[n].get('dtype')}" for n in not_cameras)
+            + ", ".join(f"{n} is {_dtype(features[n])}" for n in not_cameras)
             + f" in {info}: the policy's inputs and outputs stay as recorded; cameras here: "
             f"{', '.join(cameras) or '(none)'}"
         )
-    return src.without(names)
+    return names
+
+
+def _dtype(feature: Any) -> Any:
+    return feature.get("dtype") if isinstance(feature, dict) else feature
 
 
 def _list_flag(indices: list[int]) -> str:
