@@ -291,7 +291,7 @@ def camera_fix(fix: str, cameras: list[str]) -> str:
     whole command: dataset_check.drop_command)."""
     if not cameras:
         return fix
-    return f"{fix}; or leave {', '.join(cameras)} out with {drop_flag(cameras)} (the command below)"
+    return f"{fix}; or leave {', '.join(cameras)} out with lerobot-convert-local {drop_flag(cameras)}"
 
 
 def _incomplete(
@@ -391,7 +391,8 @@ def _problem_rows(root: Path, problems: list[Problem]) -> list[CheckResult]:
         cameras = list(dict.fromkeys(m.camera for m in members if m.camera))
         fix = members[0].error.fix
         if cameras:  # `lerobot-local check` prints the whole command (dataset_check.drop_command)
-            fix += f"; or convert without {', '.join(cameras)} with {drop_flag(cameras)} (the command below)"
+            without = ", ".join(cameras)
+            fix += f"; or convert without {without} with lerobot-convert-local {drop_flag(cameras)}"
         results.append(
             CheckResult(
                 f"{NAME}:{group.replace(' ', '_')}",
