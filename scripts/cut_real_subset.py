@@ -1,13 +1,14 @@
 """Cut a small committed subset out of a real v2.1 recording (per-episode files), without re-encoding.
 
-    python scripts/cut_real_subset.py SRC OUT --episodes=1,2,4,5 --start=90 --frames=60
+    python scripts/cut_real_subset.py SRC OUT --episodes=1,2,4,5 --start=90 --frames=60 [--keep_timestamps]
 
 Each chosen episode keeps the rows [start, start+frames) of its data file and the same frames of each of its
 videos, copied packet by packet (the recorder's own encoder output; the window must start on a key frame,
-which LeRobot's GOP of 2 gives at every even frame). Episodes are renumbered 0..k-1, frame_index, index and
-timestamp (frame_index / fps) restart with the window, the numeric per-episode stats are recomputed from the
-kept rows (the cameras' stats are kept as recorded) and meta/info.json's totals follow. The source is only
-read. Used once per subset under tests/data (tests/data/README.md says which windows).
+which LeRobot's GOP of 2 gives at every even frame). Episodes are renumbered 0..k-1; frame_index, index and
+timestamp restart with the window (timestamp = frame_index / fps, or with --keep_timestamps the recorded
+ones moved so that the window starts where the episode started: a recorder's clock jitter stays); the numeric
+per-episode stats are recomputed from the kept rows (the cameras' stats are kept as recorded) and
+meta/info.json's totals follow. The source is only read. tests/data/README.md says which windows.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _cut_video(src: Path, dst: Path, start: int, frames: int) -> None:
         raise SystemExit(f"{dst}: decodes {decoded} frames, not {frames}")
 
 
-def cut(src: Path, out: Path, episodes: list[int], start: int, frames: int) -> None:
+def cut(src: Path, out: Path, episodes: list[int], start: int, frames: int, keep_timestamps: bool) -> None:
     info: dict[str, Any] = json.loads((src / "meta/info.json").read_text())
     fps = info["fps"]
     cameras = [k for k, f in info["features"].items() if f["dtype"] == "video"]
@@ -80,7 +81,17 @@ def cut(src: Path, out: Path, episodes: list[int], start: int, frames: int) -> N
         table = table.slice(start, frames)
         columns = {name: table.column(name) for name in table.column_names}
         columns["frame_index"] = pa.array(np.arange(frames, dtype=np.int64))
-        columns["timestamp"] = pa.array((np.arange(frames) / fps).astype(np.float32))
+        if keep_timestamps:
+            recorded = np.asarray(
+                pq.read_table(src / info["data_path"].format(episode_chunk=0, episode_index=old))
+                .column("timestamp")
+                .to_pylist(),
+                dtype=np.float64,
+            )
+            times = recorded[start : start + frames] - recorded[start] + recorded[0]
+        else:
+            times = np.arange(frames) / fps
+        columns["timestamp"] = pa.array(times.astype(np.float32))
         columns["episode_index"] = pa.array(np.full(frames, new, dtype=np.int64))
         columns["index"] = pa.array(np.arange(index, index + frames, dtype=np.int64))
         cut_table = pa.Table.from_pydict(columns, schema=table.schema)
@@ -117,10 +128,12 @@ def main() -> None:
     parser.add_argument("--episodes", required=True, help="source episode indices, comma separated")
     parser.add_argument("--start", type=int, default=0, help="first frame of each episode's window")
     parser.add_argument("--frames", type=int, required=True, help="frames kept per episode")
+    parser.add_argument("--keep_timestamps", action="store_true", help="keep the recorded timestamps' steps")
     args = parser.parse_args()
     if args.out.exists():
         raise SystemExit(f"{args.out} exists: choose a new folder")
-    cut(args.src, args.out, [int(e) for e in args.episodes.split(",")], args.start, args.frames)
+    episodes = [int(e) for e in args.episodes.split(",")]
+    cut(args.src, args.out, episodes, args.start, args.frames, args.keep_timestamps)
 
 
 if __name__ == "__main__":

