@@ -223,6 +223,36 @@ def test_v30_with_wrong_stats_gets_a_corrected_copy(v30_dataset: Path, tmp_path:
     assert tree_digest(v30) == before
 
 
+def test_v30_info_totals_off_named_by_check_and_written_right_by_a_copy(
+    v30_dataset: Path, tmp_path: Path
+) -> None:
+    """A subset cut by hand keeps its source's total_frames (the real Reachy 2 set: 14983 for 899 frames):
+    LeRobot 0.4 then samples frames that do not exist. check names the file and the value to write; the
+    corrected copy the converter writes holds the data's totals, and check passes it."""
+    import shutil
+
+    v30 = tmp_path / "v30"
+    shutil.copytree(v30_dataset, v30)
+    info = json.loads((v30 / "meta/info.json").read_text())
+    frames = info["total_frames"]
+    (v30 / "meta/info.json").write_text(json.dumps({**info, "total_frames": 10 * frames}))
+    before = tree_digest(v30)
+    proc = run_cli("lerobot-local", "check", str(v30))
+    assert proc.returncode == 1, proc.stdout
+    flat = " ".join(proc.stdout.split())
+    assert (
+        "dataset:totals ERROR" in flat and f'set "total_frames": {frames} in {v30 / "meta/info.json"}' in flat
+    )
+    proc = run_cli(
+        "lerobot-convert-local", f"--input={v30}", f"--output={tmp_path / 'fixed'}", "--stats=recompute"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"total_frames was {10 * frames}, written as {frames}" in proc.stdout, proc.stdout
+    assert json.loads((tmp_path / "fixed/meta/info.json").read_text())["total_frames"] == frames
+    assert run_cli("lerobot-local", "check", str(tmp_path / "fixed")).returncode == 0
+    assert tree_digest(v30) == before
+
+
 def test_unreadable_input_is_one_sentence_not_a_traceback(tmp_path: Path) -> None:
     src = tmp_path / "src"
     (src / "meta").mkdir(parents=True)

@@ -536,11 +536,22 @@ def unknown_task_index(d: Damaged) -> Expect:
     return Expect("tasks", "error", e, None, None, "add the missing task")
 
 
+def info_totals_off(d: Damaged) -> Expect | None:
+    """A v3.0 meta/info.json whose total_frames is ten times what its data holds (a subset cut by hand):
+    LeRobot 0.4 samples frames past the end and dies ('Invalid key ... is out of bounds')."""
+    if d.version != "v3.0":
+        return None  # the converter counts a v2.x source's frames from its files
+    d.info["total_frames"] *= 10
+    (d.root / "meta/info.json").write_text(json.dumps(d.info, indent=4))
+    return Expect("dataset:totals", "error", None, None, None, '"total_frames"', "meta/info.json")
+
+
 DAMAGES: dict[str, Callable[[Damaged], Expect | None]] = {
     "one joint of one episode in degrees": radians_to_degrees,
     "state and action swapped in one episode": state_action_swapped,
     "a command pinned at a limit the arm never reaches": pinned_command,
     "an unknown task_index": unknown_task_index,
+    "info.json totals ten times the data": info_totals_off,
     "NaN in an action": nan_in_action,
     "Inf in the state": inf_in_state,
     "a joint constant over the dataset": joint_constant_over_dataset,

@@ -23,7 +23,7 @@ import draccus
 
 from lerobot_local import compat
 from lerobot_local.argv import bare_booleans, bool_fields
-from lerobot_local.checks.dataset import STATS_FLAG, convert_command, copy_command
+from lerobot_local.checks.dataset import STATS_FLAG, TOTALS_ROW, convert_command, copy_command
 from lerobot_local.convert.scan import ROW_FLAGS, drop_flag
 from lerobot_local.dataset import V2X, V30
 from lerobot_local.dataset_frames import write_frames
@@ -188,7 +188,7 @@ def _v30_drop_command(dataset: DatasetFacts, results: list[CheckResult]) -> str 
     cameras: list[str] = []
     flags: list[str] = []
     for row in results:
-        if row.severity != "error":
+        if row.severity != "error" or row.name == TOTALS_ROW:  # the copy rewrites info.json's totals
             continue
         found = [d for d in row.details if isinstance(d, dict)]
         if ROW_FLAGS.get(row.name) == STATS_FLAG or (

@@ -43,6 +43,8 @@ MAX_SHOWN = 3
 TIMESTAMP_GROUPS = (CLOCK,)
 TIMESTAMP_TOLERANCE_S = 1e-4  # LeRobot's default tolerance_s
 STATS_FLAG = "--stats=recompute"
+# info.json's totals against the data: every v3.0 copy (convert.restats, convert.v30_copy) rewrites them
+TOTALS_ROW = f"{NAME}:totals"
 
 
 def convert_command(root: Path, exclude: list[int] | None = None, flags: list[str] | None = None) -> str:
@@ -155,12 +157,44 @@ def check_v30(root: Path, info: dict[str, Any]) -> list[CheckResult]:
                 episodes=tuple(episodes),
             )
         )
+    if not mismatched and not unreadable:
+        results += _totals_problem(info_path, info, rows)
     return results or [
         CheckResult(
             NAME,
             "ok",
             f"{root}: complete v3.0 dataset, {info.get('total_episodes')} episodes, "
             f"{info.get('total_frames')} frames.",
+        )
+    ]
+
+
+def _totals_problem(info_path: Path, info: dict[str, Any], rows: list[dict[str, Any]]) -> list[CheckResult]:
+    """info.json's total_episodes/total_frames against meta/episodes (whose lengths the data rows were found
+    to match): LeRobot 0.4 sizes the dataset by info.json's total_frames and samples frames that do not exist
+    ('Invalid key ... out of bounds'); every line reports them as the dataset's size."""
+    episodes = len(rows)
+    frames = sum(int(r.get("length") or 0) for r in rows)
+    said = {"total_episodes": info.get("total_episodes"), "total_frames": info.get("total_frames")}
+    held = {"total_episodes": episodes, "total_frames": frames}
+    wrong = [key for key in said if said[key] != held[key]]
+    if not wrong:
+        return []
+    claims = " and ".join(f"{key} {said[key]}" for key in wrong)
+    values = ", ".join(f'"{key}": {held[key]}' for key in wrong)
+    message = (
+        f"{info_path} says {claims}, but meta/episodes and the data files hold {episodes} episodes of "
+        f"{frames} frames; LeRobot sizes the dataset by info.json and fails on frames that do not exist "
+        "(IndexError 'Invalid key ... is out of bounds' on the 0.4 line)."
+    )
+    finding = {"severity": "error", "message": message, "file": str(info_path), "episode": None}
+    return [
+        CheckResult(
+            TOTALS_ROW,
+            "error",
+            message,
+            f"set {values} in {info_path} (what meta/episodes and the data files hold)",
+            details=(finding,),
         )
     ]
 

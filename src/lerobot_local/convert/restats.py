@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lerobot_local.checks.dataset import TOTALS_ROW
 from lerobot_local.convert import stats
 from lerobot_local.convert.errors import ConversionError, ConversionProblems, Problem
 from lerobot_local.convert.run import (
@@ -87,6 +88,7 @@ def restats(job: ConvertJob, converter_name: str) -> ConversionReport:
     tmp = sibling(dst, TMP_SUFFIX)
     try:
         shutil.copytree(src, tmp, symlinks=False)
+        report.notes += _rewrite_totals(tmp, info, len(per_episode), frames)
         changed = _rewrite_episodes(tmp, per_episode, numeric)
         _write_stats_json(tmp)
         if job.verify != "none":
@@ -118,6 +120,19 @@ def refuse_v2x_flags(job: ConvertJob, info_path: Path) -> None:
         )
 
 
+def _rewrite_totals(root: Path, info: dict[str, Any], episodes: int, frames: int) -> list[str]:
+    """The copy's info.json totals as its data holds them (the dataset:totals row); what changed, said."""
+    held = {"total_episodes": episodes, "total_frames": frames}
+    notes = [
+        f"meta/info.json {key} was {info.get(key)}, written as {value} (what meta/episodes and the data hold)"
+        for key, value in held.items()
+        if info.get(key) != value
+    ]
+    if notes:
+        (root / INFO_PATH).write_text(json.dumps({**info, **held}, indent=4))
+    return notes
+
+
 def _refuse_other_errors(
     src: Path, job: ConvertJob, report: ConversionReport, dataset: DatasetFacts | None = None
 ) -> None:
@@ -126,7 +141,8 @@ def _refuse_other_errors(
     cameras it leaves out: convert.v30_copy), by default the folder as it is."""
     settings = LocalSettings(deep_video_check=job.dry_run or bool(job.drop_features))
     rows = run_dataset_checks(dataset or gather_dataset_facts(src), settings)
-    fixed = [r for r in rows if job.write.recompute_stats and _fixed_by_recompute(r)]
+    recompute = job.write.recompute_stats
+    fixed = [r for r in rows if r.name == TOTALS_ROW or (recompute and _fixed_by_recompute(r))]
     report.checks = [r.to_dict() for r in rows if r not in fixed]
     errors = [r for r in rows if r.severity == "error" and r not in fixed]
     if errors:
@@ -151,6 +167,7 @@ def refusal_hint(errors: list[CheckResult], job: ConvertJob) -> str:
         r
         for r in errors
         if not _fixed_by_recompute(r)
+        and r.name != TOTALS_ROW
         and not (r.details and all(isinstance(d, dict) and d.get("camera") for d in r.details))
     ]
     flags = ["--stats=recompute"] if any(_fixed_by_recompute(r) for r in errors) else []
