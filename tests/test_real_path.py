@@ -179,3 +179,27 @@ def test_the_exclusion_check_prints_converts_a_source_with_a_stats_json(tmp_path
     stats = json.loads((out / "meta/stats.json").read_text())["observation.state"]
     kept = np.concatenate([damaged.array(damaged.file_of(e), damaged.state)[damaged.rows(e)] for e in (1, 2)])
     assert stats["std"][joint] == pytest.approx(kept[:, joint].std(), rel=1e-3)
+
+
+def test_an_action_not_named_action_is_refused_before_the_policy_is_built(
+    v30_dataset: Path, tmp_path: Path
+) -> None:
+    """Regression (the open_50 recording: 'actions', 'state', 'image'): LeRobot types 'actions' as an action
+    but ACT reads 'action' and died building its head (AttributeError: 'NoneType' object has no attribute
+    'shape'); the policy_features row says so before anything is built, with the renames as its fix."""
+    from lerobot_local.checks.policy_features import inputs_refused
+    from train_helpers import tiny_run_facts
+
+    root = tmp_path / "named"
+    subprocess.run(["cp", "-r", str(v30_dataset), str(root)], check=True)
+    info = json.loads((root / "meta/info.json").read_text())
+    renames = {"action": "actions", "observation.state": "state"}
+    info["features"] = {renames.get(k, k): f for k, f in info["features"].items()}
+    (root / "meta/info.json").write_text(json.dumps(info, indent=4))
+    facts, _ = tiny_run_facts(root, tmp_path)
+    row = inputs_refused(facts)
+    assert row is not None and row.severity == "error", row
+    assert "named 'action'" in row.message and "['actions']" in row.message and "'state'" in row.message
+    assert "'actions' to 'action', 'state' to 'observation.state'" in row.fix, row.fix
+    (tmp_path / "as_written").mkdir()
+    assert inputs_refused(tiny_run_facts(v30_dataset, tmp_path / "as_written")[0]) is None

@@ -27,6 +27,9 @@ def inputs_refused(facts: RunFacts) -> CheckResult | None:
     if facts.dataset is None or facts.policy is None:
         return None
     features = facts.dataset.info.get("features", {})
+    unread = compat.unread_features(facts.policy, features)
+    if unread is not None:
+        return _no_action(facts, *unread)
     why = compat.features_refused(facts.policy, features)
     if why is None:
         return None
@@ -39,6 +42,26 @@ def inputs_refused(facts: RunFacts) -> CheckResult | None:
         f"LeRobot's {kind} policy refuses the features of {facts.dataset.root} ({has}): {why}",
         "convert the recording again keeping a camera (leave it out of --drop_features), or train a policy "
         "that reads what the dataset has",
+    )
+
+
+def _no_action(facts: RunFacts, actions: list[str], skipped: list[str]) -> CheckResult:
+    """The policy reads its targets from ``action`` and the dataset names them otherwise (LeRobot's ACT then
+    dies building its action head: AttributeError 'NoneType' object has no attribute 'shape')."""
+    kind = compat.policy_type(facts.policy) or "the"
+    info = f"{facts.dataset.root}/meta/info.json"
+    named = f"names its action {actions}" if actions else "has no action feature"
+    ignored = f"; LeRobot hands no policy its {skipped} either (not under 'observation.')" if skipped else ""
+    renames = [(a, compat.ACTION_KEY) for a in actions[:1]]
+    renames += [(k, compat.OBS_STATE_KEY) for k in skipped if "state" in k.lower()][:1]
+    spelled = ", ".join(f"'{a}' to '{b}'" for a, b in renames) or f"its action to '{compat.ACTION_KEY}'"
+    return CheckResult(
+        NAME,
+        "error",
+        f"LeRobot's {kind} policy reads its actions from a feature named '{compat.ACTION_KEY}', and {info} "
+        f"{named}{ignored}: it would stop building the policy (AttributeError) before the first step.",
+        f"rename {spelled} in {info}, meta/stats.json, meta/episodes/ and the data files' columns (a copy of "
+        "the dataset, as LeRobot's recorder names them), then point dataset.root at the copy",
     )
 
 

@@ -69,6 +69,7 @@ from lerobot_local.compat.eval import (
     wrap_eval_rollout,
 )
 from lerobot_local.compat.features import (
+    ACTION_KEY,
     CHANNEL_LAST_NAMES,
     NORMALIZATION_STATS,
     OBS_ENV_STATE_KEY,
@@ -81,6 +82,7 @@ from lerobot_local.compat.features import (
     policy_type,
     type_name,
     typed_policy_features,
+    unread_features,
 )
 from lerobot_local.compat.launcher import (
     Launch,
@@ -186,6 +188,7 @@ from lerobot_local.compat.video import (
 )
 
 __all__ = [
+    "ACTION_KEY",
     "BACKBONE_NAME_FIELD",
     "BACKBONE_WEIGHTS_FIELD",
     "CHANNEL_LAST_NAMES",
@@ -317,6 +320,7 @@ __all__ = [
     "train_field_spelling",
     "type_name",
     "typed_policy_features",
+    "unread_features",
     "untrained_policy",
     "unwrap_model",
     "use_torchcodec_for_pyav",

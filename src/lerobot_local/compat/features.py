@@ -150,3 +150,34 @@ def features_refused(policy: Any, dataset_features: dict[str, Any]) -> str | Non
     except Exception as exc:  # LeRobot raises ValueError (some policies other types) with its reason
         return str(exc) or type(exc).__name__
     return None
+
+
+# the one feature LeRobot's policies read their targets from (``config.action_feature``)
+ACTION_KEY = "action"
+BOOKKEEPING = ("timestamp", "frame_index", "episode_index", "index", "task_index")  # every dataset's
+
+
+def unread_features(policy: Any, dataset_features: dict[str, Any]) -> tuple[list[str], list[str]] | None:
+    """When the policy would find no ``action`` among the features ``make_policy`` hands it (the recorder
+    named it otherwise, e.g. ``actions``; ACT then dies building its action head): (the dataset's features
+    LeRobot types as actions, the numeric features it hands no policy at all, e.g. a ``state`` not under
+    ``observation.``). None when the policy finds its action, or cannot be asked."""
+    if policy is None or not hasattr(type(policy), "action_feature"):
+        return None
+    try:
+        features = _dataset_to_policy_features()(dataset_features)
+    except Exception:  # malformed info.json: the dataset check reports it
+        return None
+    trial = copy.deepcopy(policy)
+    trial.output_features = {k: f for k, f in features.items() if type_name(f.type) == "ACTION"}
+    if trial.action_feature is not None:
+        return None
+    skipped = [
+        k
+        for k, f in dataset_features.items()
+        if k not in features
+        and k not in BOOKKEEPING
+        and isinstance(f, dict)
+        and f.get("dtype") in ("float32", "float64")
+    ]
+    return sorted(trial.output_features), skipped
