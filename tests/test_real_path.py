@@ -203,3 +203,63 @@ def test_an_action_not_named_action_is_refused_before_the_policy_is_built(
     assert "'actions' to 'action', 'state' to 'observation.state'" in row.fix, row.fix
     (tmp_path / "as_written").mkdir()
     assert inputs_refused(tiny_run_facts(v30_dataset, tmp_path / "as_written")[0]) is None
+
+
+def _one_file_per_episode(v30: Path, source: Path, short: int | None = None) -> None:
+    """The layout of the open_50 recorder, made from a real converted subset: each episode's own video file
+    (the source's mp4, packets untouched) with ``to_timestamp`` its last frame's time; episode ``short``'s
+    file one frame short (its last packet left out)."""
+    import importlib.util
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    spec = importlib.util.spec_from_file_location(
+        "cut", Path(__file__).parents[1] / "scripts/cut_real_subset.py"
+    )
+    cut = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cut)
+    info = json.loads((v30 / "meta/info.json").read_text())
+    (key,) = [k for k, f in info["features"].items() if f["dtype"] == "video"]
+    fps = float(info["fps"])
+    path = next((v30 / "meta/episodes").rglob("*.parquet"))
+    table = pq.read_table(path)
+    lengths = table["length"].to_pylist()
+    for e, n in enumerate(lengths):
+        src = source / f"videos/chunk-000/{key}/episode_{e:06d}.mp4"
+        dst = v30 / f"videos/{key}/chunk-000/file-{e:03d}.mp4"
+        dst.unlink(missing_ok=True)
+        cut._cut_video(src, dst, 0, n - 1 if e == short else n)
+    columns = {
+        f"videos/{key}/file_index": pa.array(range(len(lengths)), pa.int64()),
+        f"videos/{key}/from_timestamp": pa.array([0.0] * len(lengths), pa.float64()),
+        f"videos/{key}/to_timestamp": pa.array([(n - 1) / fps for n in lengths], pa.float64()),
+    }
+    for name, column in columns.items():
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, table.schema.field(i), column.cast(table.schema.field(i).type))
+    pq.write_table(table, path)
+
+
+def test_to_timestamp_at_the_last_frame_of_an_own_file_is_no_false_alarm(tmp_path: Path) -> None:
+    """Regression (open_50: each episode in its own mp4, to_timestamp = its last frame's time): check said
+    'episode 0 has 427 data rows but its image video part holds 426 frames; LeRobot's loader fails' for 43
+    episodes, while LeRobot loads every frame; a file one frame short is still an error."""
+    from lerobot_local import compat
+
+    source = DATA / "dobot_cr5_v21"
+    v30 = tmp_path / "v30"
+    convert = run_cli("lerobot-convert-local", f"--input={source}", f"--output={v30}", "--retime=true")
+    assert convert.returncode == 0, convert.stderr[-3000:]
+    _one_file_per_episode(v30, source)
+    check = run_cli("lerobot-local", "check", str(v30))
+    assert check.returncode == 0 and "dataset:rows" not in check.stdout, check.stdout[-3000:]
+    dataset = compat.load_lerobot_dataset(v30)
+    assert float(dataset[len(dataset) - 1]["timestamp"]) == pytest.approx(3.9)  # the last frame decodes
+
+    _one_file_per_episode(v30, source, short=1)
+    check = run_cli("lerobot-local", "check", str(v30))
+    assert check.returncode == 1, check.stdout[-3000:]
+    assert (
+        "episode 1 has 40 data rows but its observation.images.top video part holds 39 frames" in check.stdout
+    )

@@ -142,7 +142,9 @@ def check_v30(root: Path, info: dict[str, Any]) -> list[CheckResult]:
     if (root / TASKS_PATH).is_file():
         results += _meta_file_problems(root)
     named = set(affected) | set(episodes)  # already reported: a missing or unloadable file
-    mismatched = {e: why for e, why in _rows_against_episodes(info, rows, counts).items() if e not in named}
+    mismatched = {
+        e: why for e, why in _rows_against_episodes(root, info, rows, counts).items() if e not in named
+    }
     if mismatched:
         episodes = sorted(mismatched)
         shown = "; ".join(mismatched[e] for e in episodes[:MAX_SHOWN])
@@ -200,13 +202,18 @@ def _totals_problem(info_path: Path, info: dict[str, Any], rows: list[dict[str, 
 
 
 def _rows_against_episodes(
-    info: dict[str, Any], rows: list[dict[str, Any]], counts: dict[int, int]
+    root: Path, info: dict[str, Any], rows: list[dict[str, Any]], counts: dict[int, int]
 ) -> dict[int, str]:
     """Episodes whose data rows (``counts``: rows per episode) disagree with meta/episodes: another row count
     than its length, or more rows than the frames of the video part it owns. Episode -> one sentence. (Gaps
     in the timestamps are the fps check's.)"""
     fps = float(info["fps"])
     video_keys = [k for k, f in info["features"].items() if f.get("dtype") == "video"]
+    sharing: dict[str, int] = {}
+    for row in rows:
+        for key in video_keys:
+            rel = video_file(info, key, row)
+            sharing[rel] = sharing.get(rel, 0) + 1
     bad: dict[int, str] = {}
     for row in rows:
         e, length = int(row["episode_index"]), row.get("length")
@@ -218,9 +225,27 @@ def _rows_against_episodes(
             start, end = row.get(f"videos/{key}/from_timestamp"), row.get(f"videos/{key}/to_timestamp")
             if isinstance(start, float) and isinstance(end, float) and have > round((end - start) * fps):
                 frames = round((end - start) * fps)
+                rel = video_file(info, key, row)
+                if have == frames + 1 and sharing[rel] == 1 and _holds_frame_at(root / rel, end, fps):
+                    continue  # to_timestamp is its last frame's time (some recorders); that frame is there
                 bad[e] = f"episode {e} has {have} data rows but its {key} video part holds {frames} frames"
                 break
     return bad
+
+
+def _holds_frame_at(path: Path, when: float, fps: float) -> bool:
+    """Whether the video file (its stream's duration in the header) lasts past a frame at ``when`` s: a
+    recorder that writes ``to_timestamp`` as an episode's last frame time, in a file of its own, is read
+    by LeRobot to that frame; a file one frame short is not."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            if not stream.duration:
+                return False
+            duration = float(stream.duration * stream.time_base)
+    except Exception:  # PyAV raises several types for a damaged or missing file (the video check names it)
+        return False
+    return duration + TIMESTAMP_TOLERANCE_S >= when + 1.0 / fps
 
 
 def _read_data_files(root: Path, info: dict[str, Any]) -> tuple[list[tuple[str, str]], dict[int, int]]:
