@@ -30,6 +30,7 @@ from lerobot_local.values.data import ValueData
 from lerobot_local.values.errors import check_constant, check_non_finite, check_stats
 from lerobot_local.values.findings import (
     DATASET_SHARE,
+    JUMP,
     RATE,
     STATE_KEYS,
     UNITS,
@@ -77,9 +78,14 @@ def scan(data: ValueData, ctx: ScanContext) -> list[Finding]:
             warnings += check_saturation(data, key, joints, starts, ends, s, ctx)
     warnings += check_gripper(data, joints, starts, ends, ctx)
     swapped = check_swapped(data, joints, starts, ends)
-    # an episode whose state and action are swapped shows each on the other's scale: said as the swap
+    # an episode whose state and action are swapped shows each on the other's scale: said as the swap; a
+    # joint that jumps and stays there (an encoder wrap) sits outside its usual range after it: said as the
+    # jump, at its frame
+    jumped = {(f.episode, f.feature, f.joint) for f in warnings if f.check == JUMP}
     warnings += [
-        f for f in check_units(data, joints, starts) if f.episode not in {w.episode for w in swapped}
+        f
+        for f in check_units(data, joints, starts)
+        if f.episode not in {w.episode for w in swapped} and (f.episode, f.feature, f.joint) not in jumped
     ]
     warnings += swapped
     warnings += check_pinned(data, joints, starts, ctx)
