@@ -263,3 +263,21 @@ def test_to_timestamp_at_the_last_frame_of_an_own_file_is_no_false_alarm(tmp_pat
     assert (
         "episode 1 has 40 data rows but its observation.images.top video part holds 39 frames" in check.stdout
     )
+
+
+def test_a_video_folder_under_another_name_is_found_and_the_fix_works(tmp_path: Path) -> None:
+    """Regression (open_50 keeps its mp4 files under video/ where meta/info.json says videos/): check said
+    only 'missing ...; restore the files' (or drop the camera); it now names the folder, and its mv works."""
+    v30 = tmp_path / "v30"
+    source = DATA / "dobot_cr5_v21"
+    convert = run_cli("lerobot-convert-local", f"--input={source}", f"--output={v30}", "--retime=true")
+    assert convert.returncode == 0, convert.stderr[-3000:]
+    (v30 / "videos").rename(v30 / "video")
+    check = run_cli("lerobot-local", "check", str(v30))
+    assert check.returncode == 1, check.stdout[-3000:]
+    assert f"1 of them is under {v30 / 'video'}/, a folder named 'video'" in check.stdout, check.stdout
+    fix = re.search(r"fix: rename the folder \((mv \S+ \S+)\)", check.stdout)
+    assert fix, check.stdout[-3000:]
+    subprocess.run(shlex.split(fix.group(1)), check=True)
+    again = run_cli("lerobot-local", "check", str(v30))
+    assert again.returncode == 0, again.stdout[-3000:]

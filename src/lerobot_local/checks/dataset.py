@@ -361,14 +361,43 @@ def _incomplete(
     )
     where = f" (episodes {episodes})" if episodes else ""
     cameras = list(dict.fromkeys(d["camera"] for d in details if d["camera"]))
+    moved = _misplaced(root, missing)
+    found, fix = "", "restore the files, or re-run lerobot-convert-local into a new folder"
+    if moved is not None:
+        folder, expected, count = moved
+        found = (
+            f" {count} of them {'is' if count == 1 else 'are'} under {root / folder}/, a folder named "
+            f"'{folder}' where meta/info.json's "
+            f"paths say '{expected}'."
+        )
+        fix = f"rename the folder (mv {root / folder} {root / expected}), then run lerobot-local check again"
     return CheckResult(
         NAME,
         "error",
-        f"{root} is an incomplete v3.0 dataset: missing {shown}{where}.",
-        camera_fix("restore the files, or re-run lerobot-convert-local into a new folder", cameras),
+        f"{root} is an incomplete v3.0 dataset: missing {shown}{where}.{found}",
+        camera_fix(fix, cameras),
         episodes=tuple(episodes),
         details=details,
     )
+
+
+def _misplaced(root: Path, missing: list[Path]) -> tuple[str, str, int] | None:
+    """(folder, the folder meta/info.json names, how many) when missing files sit at the same path under
+    another top folder of the dataset (a recorder that wrote ``video/`` for ``videos/``)."""
+    moved: dict[tuple[str, str], int] = {}
+    for path in missing:
+        parts = path.relative_to(root).parts if path.is_relative_to(root) else ()
+        if len(parts) < 2:
+            continue
+        for folder in (p for p in root.iterdir() if p.is_dir() and p.name != parts[0]):
+            if (folder / Path(*parts[1:])).is_file():
+                key = (folder.name, parts[0])
+                moved[key] = moved.get(key, 0) + 1
+                break
+    if not moved:
+        return None
+    (folder, expected), count = max(moved.items(), key=lambda item: item[1])
+    return folder, expected, count
 
 
 def files_of(info: dict[str, Any], row: dict[str, Any]) -> set[str]:
