@@ -281,3 +281,21 @@ def test_a_video_folder_under_another_name_is_found_and_the_fix_works(tmp_path: 
     subprocess.run(shlex.split(fix.group(1)), check=True)
     again = run_cli("lerobot-local", "check", str(v30))
     assert again.returncode == 0, again.stdout[-3000:]
+
+
+@pytest.mark.any_line
+def test_many_extra_files_are_counted_not_listed(tmp_path: Path) -> None:
+    """Regression (the SO-101 cloth recording: .DS_Store files and 171 per-episode JSON side files): the
+    converter's summary listed every extra file copied on one line (~200 names); five and a count now."""
+    root = tmp_path / "src"
+    subprocess.run(["cp", "-r", str(DATA / "g1_inspire_v21_video"), str(root)], check=True)
+    (root / "data/metadata").mkdir()
+    for e in range(12):
+        (root / f"data/metadata/episode_{e:06d}.json").write_text("{}")
+    out = tmp_path / "out"
+    proc = run_cli("lerobot-convert-local", f"--input={root}", f"--output={out}", "--verify=none")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (line,) = [x for x in proc.stdout.splitlines() if "extra files copied" in x]
+    assert line.count(" -> ") == 5 and "copied (13): " in line, line
+    assert line.endswith("(and 8 more, all in --report_json)"), line
+    assert len(list((out / "extra/data/metadata").iterdir())) == 12  # every one copied all the same

@@ -300,9 +300,9 @@ def _print_summary(report, seconds: float) -> None:
     if report.renumbered_tasks:
         lines.append(f"  task indices renumbered: {report.renumbered_tasks}")
     if report.extra_files:
-        lines.append(
-            f"  extra files copied: {', '.join(f'{k} -> {v}' for k, v in report.extra_files.items())}"
-        )
+        copied = [f"{k} -> {v}" for k, v in report.extra_files.items()]
+        more = f" (and {len(copied) - 5} more, all in --report_json)" if len(copied) > 5 else ""
+        lines.append(f"  extra files copied ({len(copied)}): {', '.join(copied[:5])}{more}")
     lines.extend(f"  ok: {check}" for check in report.checks_passed)
     lines.extend(
         f"  check {row['name']}: {row['severity'].upper()} {_short(row['message'])}" for row in report.checks
