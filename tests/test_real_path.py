@@ -32,11 +32,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.real_data]
 DATA = Path(__file__).parent / "data"
 COMMITTED = [("g1_inspire_v21_video", signal.SIGINT), ("dobot_cr5_v21", signal.SIGTERM)]
 TRAIN_EPISODES = 4  # of a long recording: the first episodes it keeps walk the same path
-VALIDATION = {"holdout": 0.34, "max_samples": 4, "plot_episodes": 0, "report": False, "time_budget": 0}
+VALIDATION = {"holdout": 0.34, "max_samples": 2, "plot_episodes": 0, "report": False, "time_budget": 0}
 CONVERT_LINE = re.compile(r"^to [^:]*: (lerobot-convert-local .*)$", re.M)  # every command check prints
 STOPPED = re.compile(r"^lerobot-train: interrupted \((SIG\w+)\): (.*)$", re.M)
 GO_ON = re.compile(r"go on from it with: (lerobot-train .*)$")
-FIRST_VALIDATION = "lerobot-local: validation at step 2 on 4 held-out frames"
+FIRST_VALIDATION = "lerobot-local: validation at step 1 on 2 held-out frames"
 HELD_OUT = re.compile(r"held out for validation: (\[[0-9, ]*\])")
 
 
@@ -118,7 +118,7 @@ def test_newcomer_path_on_a_real_recording(source: Path, sig: int, tmp_path: Pat
 
     total = json.loads((dataset / "meta/info.json").read_text())["total_episodes"]
     run = tmp_path / "run"
-    overrides = {"steps": 40, "save_freq": 2, "lerobot_local.validation": VALIDATION}
+    overrides = {"steps": 40, "save_freq": 1, "lerobot_local.validation": VALIDATION}
     if total > TRAIN_EPISODES:
         overrides["dataset.episodes"] = list(range(TRAIN_EPISODES))
     config = write_config(tmp_path / "train.json", tiny_act_config(dataset, run, **overrides))
@@ -133,14 +133,14 @@ def test_newcomer_path_on_a_real_recording(source: Path, sig: int, tmp_path: Pat
     go_on = GO_ON.search(stopped[0][1])
     assert go_on and held_out, log[-3000:]
 
-    resumed = run_cli(*shlex.split(go_on.group(1)), "--steps=4")  # the printed command, fewer steps
+    resumed = run_cli(*shlex.split(go_on.group(1)), "--steps=2")  # the printed command, fewer steps
     resumed_log = _clean(resumed, "lerobot-train --resume=true")
     assert resumed.returncode == 0, resumed_log[-4000:]
-    assert "step:3 " in resumed_log and "step:4 " in resumed_log, resumed_log[-3000:]
+    assert "step:2 " in resumed_log and "step:1 " not in resumed_log, resumed_log[-3000:]
     assert set(HELD_OUT.findall(resumed_log)) == {held_out[0]}, resumed_log[-3000:]  # the same split
-    assert "lerobot-local: validation at step 4 on 4 held-out frames" in resumed_log, resumed_log[-3000:]
-    assert "lerobot-local: verdict at step 4: " in resumed_log, resumed_log[-3000:]
-    checkpoint = run / "checkpoints/000004"
+    assert "lerobot-local: validation at step 2 on 2 held-out frames" in resumed_log, resumed_log[-3000:]
+    assert "lerobot-local: verdict at step 2: " in resumed_log, resumed_log[-3000:]
+    checkpoint = run / "checkpoints/000002"
     assert (checkpoint / "lerobot_local_manifest.json").is_file()
 
     report = tmp_path / "eval.json"
@@ -265,12 +265,15 @@ def test_to_timestamp_at_the_last_frame_of_an_own_file_is_no_false_alarm(tmp_pat
     )
 
 
+@pytest.mark.any_line
 def test_a_video_folder_under_another_name_is_found_and_the_fix_works(tmp_path: Path) -> None:
     """Regression (open_50 keeps its mp4 files under video/ where meta/info.json says videos/): check said
     only 'missing ...; restore the files' (or drop the camera); it now names the folder, and its mv works."""
     v30 = tmp_path / "v30"
     source = DATA / "dobot_cr5_v21"
-    convert = run_cli("lerobot-convert-local", f"--input={source}", f"--output={v30}", "--retime=true")
+    convert = run_cli(
+        "lerobot-convert-local", f"--input={source}", f"--output={v30}", "--retime=true", "--verify=none"
+    )
     assert convert.returncode == 0, convert.stderr[-3000:]
     (v30 / "videos").rename(v30 / "video")
     check = run_cli("lerobot-local", "check", str(v30))
