@@ -123,3 +123,31 @@ def test_torchcodec_fallback_is_one_line_in_a_lerobot_program() -> None:
         lines = [line for line in proc.stderr.splitlines() if "torchcodec cannot load here" in line]
         assert len(lines) == 1 and "--dataset.video_backend=pyav" in lines[0], proc.stderr[-3000:]
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr[-3000:]
+
+
+HALF_BUILT = """
+import os, signal
+from lerobot_local.interrupts import run_interruptible
+
+class Bar:  # a progress bar the signal cuts short in __init__ (tqdm's 'no attribute pos' at exit)
+    def __init__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        self.pos = 0
+
+    def __del__(self):
+        abs(self.pos)
+
+def body():
+    Bar()
+    return 0
+
+raise SystemExit(run_interruptible("cmd", body, lambda: "nothing was written"))
+"""
+
+
+@pytest.mark.any_line
+def test_an_object_the_signal_cut_short_leaves_no_traceback_at_exit() -> None:
+    """Seen in CI: Ctrl-C while tqdm built its bar printed 'Exception ignored ... Traceback' after it."""
+    proc = subprocess.run([sys.executable, "-c", HALF_BUILT], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip() == "cmd: interrupted (SIGINT): nothing was written", proc.stderr

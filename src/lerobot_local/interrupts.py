@@ -42,6 +42,9 @@ def run_interruptible(command: str, body: Callable[[], int], written: Callable[[
             raise
         for s in SIGNALS:  # a second Ctrl-C while saying what was written: stop saying it, quietly
             signal.signal(s, signal.SIG_IGN)
+        # an object the signal cut short in its __init__ (a tqdm bar without its ``pos``) fails in its
+        # __del__ later, which Python reports as 'Exception ignored ... Traceback': part of the interruption
+        sys.unraisablehook = _quiet
         name = received[0] if received else "SIGINT"
         try:
             said = written()
@@ -53,6 +56,10 @@ def run_interruptible(command: str, body: Callable[[], int], written: Callable[[
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _quiet(_unraisable: object) -> None:
+    """An unraisable exception after the interruption: nothing to say (the interruption's line is said)."""
 
 
 def train_interrupted_note(output_dir: Path | str | None) -> str:
