@@ -42,8 +42,8 @@ PUSH = {"policy.push_to_hub": True, "policy.repo_id": "me/x"}
 # policy is built with an image feature (the fixture has two cameras)
 IMAGENET = {"policy.pretrained_backbone_weights": "ResNet18_Weights.IMAGENET1K_V1"}
 RESNET18 = "hub/checkpoints/resnet18-f37072fd.pth"
-# The presets' sizing (here on a CPU: the file's batch kept, the plan in samples and epochs said) with
-# episodes held out for validation, so the plan counts only the training frames on both sides
+# The passing case runs with the presets' sizing (here on a CPU: the file's batch kept, the plan in samples
+# and epochs said) and episodes held out: the plan counts only the training frames on both sides
 FILL_GPU = {"lerobot_local.fill_gpu": True, "lerobot_local.validation": {"holdout": 0.25, "every_n_steps": 1}}
 
 
@@ -127,7 +127,7 @@ def cases(world: dict[str, Path]) -> dict[str, tuple[list[str], dict[str, str], 
     (existing / "notes.txt").write_text("an earlier run")
     v21 = REPO / "tests/fixtures/v21_video"
     return {
-        "passes": ([f"--config_path={_config(world, 'passes')}"], empty, "dataset"),
+        "passes": ([f"--config_path={_config(world, 'passes', **FILL_GPU)}"], empty, "sizing"),
         "hub push in the file": (
             [f"--config_path={_config(world, 'push', **PUSH)}"],
             empty,
@@ -213,11 +213,6 @@ def cases(world: dict[str, Path]) -> dict[str, tuple[list[str], dict[str, str], 
             {**empty, "TORCH_HOME": str(world["torch_filled"])},
             "offline_models",
         ),
-        "fill_gpu with a holdout": (
-            [f"--config_path={_config(world, 'fill', **FILL_GPU)}", "--steps=2"],
-            empty,
-            "sizing",
-        ),
     }
 
 
@@ -240,7 +235,6 @@ CASE_NAMES = [
     "mixed precision asked",
     "ImageNet backbone, empty torch cache",
     "ImageNet backbone, in the torch cache",
-    "fill_gpu with a holdout",
 ]
 # The cases that also run the real lerobot-train (see the module docstring for why these).
 TRAIN_CASES = (
@@ -253,7 +247,6 @@ TRAIN_CASES = (
     "Hub model, filled cache",
     "resume a tampered checkpoint",
     "ImageNet backbone, empty torch cache",
-    "fill_gpu with a holdout",
 )
 HF_HOME_CASES = ("Hub model, empty cache", "Hub model, filled cache")  # preflight must start afresh too
 # Preflight in this process for every case lerobot-train does not run, and for "passes" (where the in-process
@@ -284,7 +277,6 @@ EXPECTED = {  # the status of the row each case is about
     "mixed precision asked": "OK",
     "ImageNet backbone, empty torch cache": "ERROR",
     "ImageNet backbone, in the torch cache": "OK",
-    "fill_gpu with a holdout": "OK",
 }
 assert set(TRAIN_CASES) <= set(CASE_NAMES) == set(EXPECTED)
 
@@ -341,8 +333,8 @@ def test_preflight_and_lerobot_train_give_the_same_rows(
     said = row_words(preflight.stdout, "lerobot-local preflight")
     done = row_words(trained.stderr, "lerobot-local before-train checks")
     assert said == done, f"{name}\npreflight: {said}\nlerobot-train: {done}"
-    if name == "fill_gpu with a holdout":  # the plan as LeRobot will run it, the held-out frames not counted
-        assert "plan: 2 steps x batch 2 = 4 samples = " in done["sizing"], done
+    if name == "passes":  # the plan as LeRobot will run it, the held-out frames not counted
+        assert "plan: 1 steps x batch 2 = 2 samples = " in done["sizing"], done
         assert "epochs of the " in done["sizing"] and "held out" in done["validation"], done
     assert here is None or here == asked, (name, here, asked)  # in this process = as a command
     statuses = dict(ran)
