@@ -129,6 +129,19 @@ NORMALIZATION_STATS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _trial(policy: Any, dataset_features: dict[str, Any]) -> tuple[Any, dict[str, Any]] | None:
+    """A copy of the policy config with the action features ``make_policy`` would hand it as its outputs,
+    and the policy features of the dataset; None when info.json's features are malformed (the dataset check
+    reports them)."""
+    try:
+        features = _dataset_to_policy_features()(dataset_features)
+    except Exception:  # malformed info.json: the dataset check reports it
+        return None
+    trial = copy.deepcopy(policy)
+    trial.output_features = {k: f for k, f in features.items() if type_name(f.type) == "ACTION"}
+    return trial, features
+
+
 def features_refused(policy: Any, dataset_features: dict[str, Any]) -> str | None:
     """LeRobot's own verdict on the features ``make_policy`` would hand the policy (its config's
     ``validate_features``, e.g. ACT's "You must provide at least one image or the environment state"): the
@@ -136,13 +149,11 @@ def features_refused(policy: Any, dataset_features: dict[str, Any]) -> str | Non
     the dataset check names it)."""
     if policy is None or not callable(getattr(policy, "validate_features", None)):
         return None
-    try:
-        features = _dataset_to_policy_features()(dataset_features)
-    except Exception:  # malformed info.json: the dataset check reports it
+    tried = _trial(policy, dataset_features)
+    if tried is None:
         return None
-    trial = copy.deepcopy(policy)
-    outputs = {k: f for k, f in features.items() if type_name(f.type) == "ACTION"}
-    trial.output_features = outputs
+    trial, features = tried
+    outputs = trial.output_features
     if not getattr(trial, "input_features", None):
         trial.input_features = {k: f for k, f in features.items() if k not in outputs}
     try:
@@ -164,12 +175,10 @@ def unread_features(policy: Any, dataset_features: dict[str, Any]) -> tuple[list
     ``observation.``). None when the policy finds its action, or cannot be asked."""
     if policy is None or not hasattr(type(policy), "action_feature"):
         return None
-    try:
-        features = _dataset_to_policy_features()(dataset_features)
-    except Exception:  # malformed info.json: the dataset check reports it
+    tried = _trial(policy, dataset_features)
+    if tried is None:
         return None
-    trial = copy.deepcopy(policy)
-    trial.output_features = {k: f for k, f in features.items() if type_name(f.type) == "ACTION"}
+    trial, features = tried
     if trial.action_feature is not None:
         return None
     skipped = [

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -120,14 +122,20 @@ def refuse_v2x_flags(job: ConvertJob, info_path: Path) -> None:
         )
 
 
-def _rewrite_totals(root: Path, info: dict[str, Any], episodes: int, frames: int) -> list[str]:
-    """The copy's info.json totals as its data holds them (the dataset:totals row); what changed, said."""
+def corrected_totals(info: dict[str, Any], episodes: int, frames: int) -> tuple[dict[str, int], list[str]]:
+    """info.json's totals as the data holds them (the dataset:totals row), and a note for each change."""
     held = {"total_episodes": episodes, "total_frames": frames}
     notes = [
         f"meta/info.json {key} was {info.get(key)}, written as {value} (what meta/episodes and the data hold)"
         for key, value in held.items()
         if info.get(key) != value
     ]
+    return held, notes
+
+
+def _rewrite_totals(root: Path, info: dict[str, Any], episodes: int, frames: int) -> list[str]:
+    """The copy's info.json with the data's totals; what changed, said."""
+    held, notes = corrected_totals(info, episodes, frames)
     if notes:
         (root / INFO_PATH).write_text(json.dumps({**info, **held}, indent=4))
     return notes
@@ -293,20 +301,30 @@ def _regroup(record: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _verify(root: Path, numeric: list[str], report: ConversionReport) -> list[str]:
-    """Load the copy with the installed LeRobot; its stats of every numeric feature agree with the data."""
-    from lerobot_local import compat  # LeRobot: seconds to import
-
+@contextmanager
+def lerobot_reads(root: Path) -> Iterator[None]:
+    """Anything LeRobot's loader raises in the block means the copy at ``root`` is not usable: one
+    ConversionError that says so (our own ConversionErrors go on as they are)."""
     try:
-        dataset = compat.load_lerobot_dataset(root, video_backend="pyav")
-        for i in (0, len(dataset) - 1):
-            dataset[i]
-    except Exception as exc:  # LeRobot's loader: anything it raises means the copy is not usable
+        yield
+    except ConversionError:
+        raise
+    except Exception as exc:
         raise ConversionError(
             root,
             f"LeRobot cannot read the copy ({type(exc).__name__}: {str(exc)[:300]}); nothing was written",
             "run `lerobot-local check` on the input and repair what it reports first",
         ) from exc
+
+
+def _verify(root: Path, numeric: list[str], report: ConversionReport) -> list[str]:
+    """Load the copy with the installed LeRobot; its stats of every numeric feature agree with the data."""
+    from lerobot_local import compat  # LeRobot: seconds to import
+
+    with lerobot_reads(root):
+        dataset = compat.load_lerobot_dataset(root, video_backend="pyav")
+        for i in (0, len(dataset) - 1):
+            dataset[i]
     data, _ = _episode_stats(root, numeric)
     counts = {k: sum(int(v[k]["count"][0]) for v in data.values()) for k in numeric}
     for key in numeric:

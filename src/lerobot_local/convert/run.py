@@ -12,6 +12,8 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,6 +153,23 @@ def _summary(src: SourceDataset, report: ConversionReport) -> None:
     report.frames = src.total_frames
     report.tasks = len(src.tasks)
     report.cameras = src.video_keys + src.image_keys
+
+
+@contextmanager
+def removed_on_failure(tmp: Path, dst: Path, src_root: Path) -> Iterator[None]:
+    """The temporary sibling ``tmp`` is removed when the block fails; a full disk becomes the converter's
+    one-sentence error (``_out_of_space``), anything else goes on as it was raised."""
+    try:
+        yield
+    except OSError as exc:
+        error = _out_of_space(exc, tmp, dst, src_root)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if error is None:
+            raise
+        raise error from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _out_of_space(exc: OSError, tmp: Path, dst: Path, src_root: Path) -> ConversionError | None:
@@ -458,7 +477,7 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
     _clean_stale(dst)
     tmp = sibling(dst, TMP_SUFFIX)
     tmp.mkdir(parents=True)
-    try:
+    with removed_on_failure(tmp, dst, src_root):
         try:
             written = write_dataset(src, tmp, job.write)
         except ConversionProblems:
@@ -485,15 +504,6 @@ def run_conversion(job: ConvertJob, converter_name: str) -> ConversionReport:
             report.verification = asdict(result)
             report.checks_passed.extend(result.checks)
         _publish(tmp, dst)
-    except OSError as exc:
-        error = _out_of_space(exc, tmp, dst, src_root)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if error is None:
-            raise
-        raise error from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     report.seconds["total"] = round(time.perf_counter() - started, 3)
     return report
 

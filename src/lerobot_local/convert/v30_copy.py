@@ -32,6 +32,8 @@ from lerobot_local.convert.restats import (
     _refuse_other_errors,
     _rewrite_episodes,
     _write_stats_json,
+    corrected_totals,
+    lerobot_reads,
     refuse_v2x_flags,
 )
 from lerobot_local.convert.restats import _verify as verify_stats
@@ -40,10 +42,10 @@ from lerobot_local.convert.run import (
     ConversionReport,
     ConvertJob,
     _clean_stale,
-    _out_of_space,
     _publish,
     cameras_to_drop,
     check_paths,
+    removed_on_failure,
     sibling,
 )
 from lerobot_local.convert.source import CAMERA_DTYPES
@@ -99,7 +101,7 @@ def copy_without(job: ConvertJob, converter_name: str) -> ConversionReport:
     per_episode = _episode_stats(src, numeric)[0] if job.write.recompute_stats else {}
     _clean_stale(dst)
     tmp = sibling(dst, TMP_SUFFIX)
-    try:
+    with removed_on_failure(tmp, dst, src):
         shutil.copytree(src, tmp, symlinks=False, ignore=_skipping(src, info, videos))
         report.notes += _write_meta(tmp, info, dropped, report.episodes, report.frames)
         if job.write.recompute_stats:
@@ -114,15 +116,6 @@ def copy_without(job: ConvertJob, converter_name: str) -> ConversionReport:
             if job.write.recompute_stats:
                 report.checks_passed += verify_stats(tmp, numeric, report)[1:]
         _publish(tmp, dst)
-    except OSError as exc:
-        out_of_space = _out_of_space(exc, tmp, dst, src)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if out_of_space is None:
-            raise
-        raise out_of_space from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     report.notes.append(f"v3.0 copy written with {left}; the input is unchanged")
     report.files_written = [str(p.relative_to(dst)) for p in sorted(dst.rglob("*")) if p.is_file()]
     report.bytes_written = sum((dst / f).stat().st_size for f in report.files_written)
@@ -160,12 +153,8 @@ def _write_meta(
     rows). Returns what was corrected besides."""
     new = _without(info, dropped)
     new.pop("total_videos", None)  # a v2.x count; LeRobot's own v3.0 writer and converter drop it
-    notes = [
-        f"meta/info.json {key} was {new.get(key)}, written as {value} (what meta/episodes and the data hold)"
-        for key, value in (("total_episodes", episodes), ("total_frames", frames))
-        if new.get(key) != value
-    ]
-    new.update(total_episodes=episodes, total_frames=frames)
+    held, notes = corrected_totals(new, episodes, frames)
+    new.update(held)
     if not any(f.get("dtype") == "video" for f in new["features"].values() if isinstance(f, dict)):
         new["video_path"] = None
     (root / INFO_PATH).write_text(json.dumps(new, indent=4))
@@ -210,17 +199,9 @@ def _verify(src: Path, out: Path, info: dict[str, Any], dropped: list[str], mode
     rows; a kept image camera's pixels equal the input's, a kept video camera decodes."""
     from lerobot_local import compat  # LeRobot: seconds to import
 
-    try:
+    with lerobot_reads(out):
         dataset = compat.load_lerobot_dataset(out, video_backend="pyav")
         checks = _compare(src, out, dataset, info, dropped, mode)
-    except ConversionError:
-        raise
-    except Exception as exc:  # LeRobot's loader: anything it raises means the copy is not usable
-        raise ConversionError(
-            out,
-            f"LeRobot cannot read the copy ({type(exc).__name__}: {str(exc)[:300]}); nothing was written",
-            "run `lerobot-local check` on the input and repair what it reports first",
-        ) from exc
     return [
         f"LeRobot {compat.lerobot_version()} loads {dataset.num_episodes} episodes, "
         f"{dataset.num_frames} frames, cameras {', '.join(compat.dataset_camera_keys(dataset)) or 'none'}",
